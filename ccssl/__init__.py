@@ -1,0 +1,1 @@
+"""CC-SSL: consistency-constrained self-supervised pseudo-labelling (Mu et al., CVPR 2020)."""

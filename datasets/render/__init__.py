@@ -1,0 +1,1 @@
+"""Procedural renderers: quadrupeds and humans written in the real dataset formats."""

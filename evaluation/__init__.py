@@ -1,0 +1,1 @@
+"""Evaluation protocols: PCK (CC-SSL exact), OKS / COCO AP, reports."""
