@@ -88,3 +88,16 @@ def box_center_scale(bbox, aspect_ratio: float, padding: float = 1.25):
     elif w < aspect_ratio * h:
         w = h * aspect_ratio
     return c, np.array([w, h], dtype=np.float32) / PIXEL_STD * padding
+
+
+def image_size(path: str):
+    """``(w, h)`` of an image file from its header (no full decode)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except FileNotFoundError:
+        raise DatasetFormatError(path, "image file is missing") from None
+    except (UnidentifiedImageError, OSError):
+        raise DatasetFormatError(path, "image file is unreadable") from None

@@ -1,0 +1,47 @@
+"""The ``animalpose`` command: one entry point, one module per subcommand
+(``animalpose/commands/<name>.py`` with ``register(subparsers)`` and ``run(args)``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from . import __version__
+from .commands import COMMANDS
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="animalpose", formatter_class=_Formatter,
+        description="Animal pose estimation under domain shift: built-in data in the real dataset formats, "
+                    "loaders, keypoint specs (and, as the kit grows, training, adaptation and evaluation).",
+        epilog="Run `animalpose COMMAND --help` for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"animalpose {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for mod in COMMANDS:
+        p = mod.register(sub, _Formatter)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"animalpose {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, OSError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"animalpose {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

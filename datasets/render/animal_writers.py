@@ -1,0 +1,268 @@
+"""Write rendered animals in the real on-disk formats.
+
+* :func:`write_synthetic_animal` - CC-SSL ``synthetic_animal`` layout (source domain).
+* :func:`write_tigdog` - TigDog ``behaviorDiscovery2.0`` videos (real-looking target domain).
+* :func:`write_animalpose` - Animal-Pose ``keypoints.json`` (real-looking, 5 categories).
+
+Every writer is deterministic for its seed (each image draws from its own
+``SeedSequence([seed, stream, index])``) and returns what it wrote, so tests
+can check that the loaders read back exactly these keypoints.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, List, Sequence
+
+import cv2
+import numpy as np
+import scipy.io
+
+from animalpose.keypoints import ANIMALPOSE_CATEGORIES, TIGER_REMAP, get_spec
+
+from ..synthetic_animal import NUM_MESH_VERTICES, VERTEX_IDS, animal_dir
+from .appearance import background, make_coat
+from .canvas import visibility
+from .quadruped import NUM_LAYERS, Pose, get_species, random_pose
+from .scene import Camera, random_camera, render_scene, sample_vertices
+
+# rendered species of each CC-SSL / TigDog animal name
+SYNTHETIC_SPECIES = {"horse": "horse", "tiger": "tiger", "hound": "dog", "sheep": "sheep"}
+TIGDOG_SPECIES = {"horse": "horse", "tiger": "tiger"}
+_STREAMS = {"synthetic": 1, "tigdog": 2, "animalpose": 3, "coco": 4}
+
+
+def rng_for(seed: int, stream: str, *index: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed), _STREAMS[stream], *[int(i) for i in index]]))
+
+
+def _animal_code(name: str) -> int:
+    return sum((i + 1) * ord(c) for i, c in enumerate(name))
+
+
+def _imwrite(path: str, rgb: np.ndarray, quality: int = 95) -> None:
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if path.endswith(".jpg") else []
+    if not cv2.imwrite(path, bgr, params):
+        raise OSError(f"{path}: could not write image")
+
+
+# ---------------------------------------------------------------------------
+# CC-SSL synthetic animals
+# ---------------------------------------------------------------------------
+def write_synthetic_animal(root: str, animal: str, num_images: int, seed: int = 0, size=(320, 240),
+                           valid_fraction: float = 0.2, min_visible: int = 6) -> List[Dict]:
+    """Render ``num_images`` synthetic images of ``animal`` into
+    ``root/<animal>_combineds5r5_texture`` with 3299-vertex ``P_kpts.npy`` files.
+
+    Images with fewer than ``min_visible`` visible joints are re-drawn, so every
+    written image passes the loader's filter.  Returns, per image in file order,
+    ``{"prefix", "joints" (18, 3), "vertices" (3299, 3)}``.
+    """
+    if animal not in SYNTHETIC_SPECIES:
+        raise ValueError(f"no renderer species for synthetic animal {animal!r}; known: {', '.join(SYNTHETIC_SPECIES)}")
+    sp = get_species(SYNTHETIC_SPECIES[animal])
+    folder = animal_dir(root, animal)
+    os.makedirs(folder, exist_ok=True)
+    vids = np.asarray(VERTEX_IDS[animal])
+    others = np.setdiff1d(np.arange(NUM_MESH_VERTICES), vids)
+    written = []
+    for i in range(num_images):
+        rng = rng_for(seed, "synthetic", _animal_code(animal), i)
+        for _ in range(20):
+            pose = random_pose(rng)
+            cam = random_camera(rng, sp, size, fill=(0.4, 0.9), rotation_sd=12.0, inside=1.1)
+            scene = render_scene(rng, size, "synthetic", [(sp, pose, cam, None)])
+            a = scene.animals[0]
+            joints = a.keypoints("tigdog18")
+            if joints[:, 2].sum() >= min_visible:
+                break
+        verts = np.zeros((NUM_MESH_VERTICES, 3), np.float64)
+        surf = sample_vertices(rng, a, len(others))
+        verts[others, :2] = surf[:, :2]
+        verts[others, 2] = visibility(surf[:, :2], surf[:, 2], scene.layer_map)
+        verts[vids] = joints
+        prefix = (f"{i:05d}_{animal}_{pose.gait}_{pose.phase:.2f}_{cam.scale:.2f}_"
+                  f"{cam.rotation:.2f}_{'r' if cam.facing > 0 else 'l'}_")
+        base = os.path.join(folder, prefix)
+        _imwrite(base + "img.png", scene.image)
+        np.save(base + "kpts.npy", verts)
+        cv2.imwrite(base + "seg.png", (a.mask * 255).astype(np.uint8))
+        written.append({"prefix": base, "joints": verts[vids].astype(np.float32), "vertices": verts})
+    perm = rng_for(seed, "synthetic", _animal_code(animal), 10 ** 6).permutation(num_images)
+    n_valid = max(1, int(round(valid_fraction * num_images))) if num_images > 1 else 0
+    np.save(os.path.join(folder, "valid_idxs.npy"), np.sort(perm[:n_valid]))
+    np.save(os.path.join(folder, "train_idxs.npy"), np.sort(perm[n_valid:]))
+    return written
+
+
+# ---------------------------------------------------------------------------
+# TigDog behaviorDiscovery2.0 videos
+# ---------------------------------------------------------------------------
+def _landmark_cell(coords: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """MATLAB cell array ``(F, 1)`` of 1x1 structs with a 19x2 coordinate field and a 19x1 visibility field."""
+    cell = np.empty((len(coords), 1), dtype=object)
+    for f in range(len(coords)):
+        rec = np.empty((1, 1), dtype=[("coords", object), ("visible", object)])
+        rec[0, 0]["coords"] = coords[f].astype(np.float64)
+        rec[0, 0]["visible"] = vis[f].reshape(19, 1).astype(np.float64)
+        cell[f, 0] = rec
+    return cell
+
+
+def _smooth_track(rng: np.random.Generator, n: int, amp: float, period=(40, 120)) -> np.ndarray:
+    """Smooth 1-D trajectory of ``n`` samples: sum of two random sinusoids."""
+    t = np.arange(n, dtype=np.float64)
+    out = np.zeros(n)
+    for _ in range(2):
+        p = rng.uniform(*period)
+        out += amp * 0.5 * np.sin(2 * np.pi * t / p + rng.uniform(0, 2 * np.pi))
+    return out
+
+
+def write_tigdog(root: str, animal: str, num_shots: int, frames_per_shot: int, seed: int = 0, size=(320, 240),
+                 unlabelled_shots: int = 1, first_shot_id: int = 1) -> List[Dict]:
+    """Render ``num_shots`` labelled video shots (plus ``unlabelled_shots`` without a
+    landmarks file) of ``animal`` into ``root/behaviorDiscovery2.0``.
+
+    Frames are ``<animal>/%08d.jpg`` numbered globally from 1; ``ranges.mat``
+    rows are ``[shot_id, start, end]`` (end inclusive); ``landmarks/<animal>/<shot>.mat``
+    holds per frame a 19x2 coordinate and 19x1 visibility field (row 19 = neck,
+    coordinates 0-based pixels; joints outside the frame are 0,0 with vis 0).
+    Tiger rows are written in TigDog's raw tiger order (knee/elbow blocks swapped).
+
+    Returns per labelled frame ``{"path", "shot_id", "frame_id", "frame", "joints" (18, 3)}``
+    with joints in the canonical (horse) order.
+    """
+    if animal not in TIGDOG_SPECIES:
+        raise ValueError(f"no renderer species for TigDog animal {animal!r}; known: {', '.join(TIGDOG_SPECIES)}")
+    sp = get_species(TIGDOG_SPECIES[animal])
+    base = os.path.join(root, "behaviorDiscovery2.0")
+    img_dir = os.path.join(base, animal)
+    lm_dir = os.path.join(base, "landmarks", animal)
+    rg_dir = os.path.join(base, "ranges", animal)
+    for d in (img_dir, lm_dir, rg_dir):
+        os.makedirs(d, exist_ok=True)
+    w, h = size
+    ranges, written = [], []
+    frame = 1
+    total = num_shots + unlabelled_shots
+    for k in range(total):
+        shot_id = first_shot_id + k
+        labelled = k < num_shots
+        rng = rng_for(seed, "tigdog", _animal_code(animal), shot_id)
+        coat = make_coat(sp, rng, "real")
+        pan = rng.uniform(0.15, 0.4) * w
+        bg_full = background(rng, h, int(w + pan) + 2, "real")
+        cam0 = random_camera(rng, sp, size, fill=(0.45, 0.8), rotation_sd=6.0)
+        gait = str(rng.choice(["walk", "walk", "trot", "gallop", "stand"]))
+        speed = {"walk": 0.035, "trot": 0.05, "gallop": 0.07, "stand": 0.0}[gait] * rng.uniform(0.8, 1.2)
+        base_pose = random_pose(rng, gait=gait)
+        n = frames_per_shot
+        tx = _smooth_track(rng, n, 0.12 * w)
+        ty = _smooth_track(rng, n, 0.05 * h)
+        ds = 1.0 + _smooth_track(rng, n, 0.12)
+        dr = _smooth_track(rng, n, 6.0)
+        dneck = _smooth_track(rng, n, 0.35, (30, 80))
+        dhead = _smooth_track(rng, n, 0.25, (30, 80))
+        dtail = _smooth_track(rng, n, 0.4, (20, 60))
+        coords = np.zeros((n, 19, 2))
+        vis = np.zeros((n, 19))
+        for f in range(n):
+            frng = rng_for(seed, "tigdog", _animal_code(animal), shot_id, f + 1)
+            pose = Pose(phase=(base_pose.phase + speed * f) % 1.0, gait=gait, pitch=base_pose.pitch,
+                        neck=base_pose.neck + dneck[f], head=base_pose.head + dhead[f],
+                        tail=base_pose.tail + dtail[f], leg_jitter=base_pose.leg_jitter)
+            cam = Camera(cam0.scale * ds[f], cam0.rotation + dr[f], cam0.translation + np.array([tx[f], ty[f]]),
+                         cam0.facing)
+            x_off = int(round(pan * f / max(1, n - 1)))
+            bg = bg_full[:, x_off:x_off + w]
+            scene = render_scene(frng, size, "real", [(sp, pose, cam, coat)], bg=bg)
+            a = scene.animals[0]
+            joints = a.keypoints("tigdog18")
+            neck = np.array([*a.points["neck"], float(a.visible["neck"])])
+            rows = np.concatenate([joints, neck[None]], 0).astype(np.float64)
+            inside = (rows[:, 0] >= 0) & (rows[:, 0] <= w - 1) & (rows[:, 1] >= 0) & (rows[:, 1] <= h - 1)
+            rows[~inside] = 0.0
+            joints = rows[:18].astype(np.float32)
+            raw = rows.copy()
+            if animal == "tiger":
+                raw[:18] = rows[:18][list(TIGER_REMAP)]  # the remap is its own inverse
+            coords[f], vis[f] = raw[:, :2], raw[:, 2]
+            path = os.path.join(img_dir, f"{frame:08d}.jpg")
+            _imwrite(path, scene.image, int(frng.integers(40, 85)))
+            if labelled:
+                written.append({"path": path, "shot_id": shot_id, "frame_id": f, "frame": frame, "joints": joints})
+            frame += 1
+        ranges.append([shot_id, frame - n, frame - 1])
+        if labelled:
+            scipy.io.savemat(os.path.join(lm_dir, f"{shot_id}.mat"), {"landmarks": _landmark_cell(coords, vis)})
+    scipy.io.savemat(os.path.join(rg_dir, "ranges.mat"), {"ranges": np.asarray(ranges, np.int32)})
+    return written
+
+
+# ---------------------------------------------------------------------------
+# Animal-Pose keypoints.json
+# ---------------------------------------------------------------------------
+AP_SPECIES = {"dog": "dog", "cat": "cat", "sheep": "sheep", "horse": "horse", "cow": "cow"}
+
+
+def write_animalpose(root: str, num_images: int, seed: int = 0, size=(320, 240),
+                     categories: Sequence[str] = ("dog", "cat", "sheep", "horse", "cow"),
+                     multi_fraction: float = 0.2) -> List[Dict]:
+    """Render a labelled multi-species set in the official Animal-Pose format:
+    ``root/animalpose/keypoints.json`` + ``root/animalpose/images/*.jpg``.
+
+    JSON: ``{"images": {str(id): file_name}, "annotations": [{"image_id", "bbox":
+    [xmin, ymin, xmax, ymax], "keypoints": 20 x [x, y, v], "num_keypoints": 20,
+    "category_id"}], "categories": [...]}``; unlabelled joints are ``[0, 0, 0]``.
+    Returns the written annotations with ``keypoints`` as ``(20, 3)`` arrays.
+    """
+    name_to_id = {v: k for k, v in ANIMALPOSE_CATEGORIES.items()}
+    for c in categories:
+        if c not in name_to_id:
+            raise ValueError(f"unknown Animal-Pose category {c!r}; known: {', '.join(name_to_id)}")
+    folder = os.path.join(root, "animalpose")
+    img_dir = os.path.join(folder, "images")
+    os.makedirs(img_dir, exist_ok=True)
+    w, h = size
+    images, annotations, written = {}, [], []
+    for i in range(num_images):
+        rng = rng_for(seed, "animalpose", i)
+        cat = categories[i % len(categories)]
+        sp = get_species(AP_SPECIES[cat])
+        n_animals = 2 if rng.random() < multi_fraction else 1
+        animals = []
+        for k in range(n_animals):
+            fill = (0.4, 0.8) if n_animals == 1 else (0.3, 0.5)
+            cam = random_camera(rng, sp, size, fill=fill, rotation_sd=8.0)
+            animals.append((sp, random_pose(rng), cam, None))
+        scene = render_scene(rng, size, "real", animals)
+        image_id = i + 1
+        file_name = f"ap_{image_id:06d}.jpg"
+        _imwrite(os.path.join(img_dir, file_name), scene.image, int(rng.integers(60, 92)))
+        images[str(image_id)] = file_name
+        for a in scene.animals:
+            box = a.bbox()
+            if box is None:
+                continue
+            kp = a.keypoints("animalpose20")
+            kp[kp[:, 2] == 0] = 0.0
+            kp = np.round(kp, 2).astype(np.float32)
+            if (kp[:, 2] > 0).sum() == 0:
+                continue
+            ann = {"image_id": image_id, "bbox": [float(v) for v in box],
+                   "keypoints": [[float(x), float(y), int(v)] for x, y, v in kp],
+                   "num_keypoints": 20, "category_id": name_to_id[cat]}
+            annotations.append(ann)
+            written.append({**ann, "keypoints": kp, "file_name": file_name})
+    doc = {"images": images, "annotations": annotations,
+           "categories": [{"id": k, "name": v, "supercategory": "animal",
+                           "keypoints": list(get_spec("animalpose20").joints)}
+                          for k, v in ANIMALPOSE_CATEGORIES.items()]}
+    with open(os.path.join(folder, "keypoints.json"), "w") as f:
+        json.dump(doc, f)
+    return written
+
+
+__all__ = ["write_synthetic_animal", "write_tigdog", "write_animalpose", "rng_for", "NUM_LAYERS"]

@@ -1,0 +1,27 @@
+"""Shared fixtures: built-in data rendered once per test session (per xdist worker)."""
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+@pytest.fixture(scope="session")
+def animal_data(tmp_path_factory):
+    """Tiny animal data written by the writers, with what they returned."""
+    from datasets.render.animal_writers import write_animalpose, write_synthetic_animal, write_tigdog
+
+    root = str(tmp_path_factory.mktemp("animal_data"))
+    written = {
+        "synthetic_horse": write_synthetic_animal(os.path.join(root, "synthetic_animal"), "horse", 10, seed=1,
+                                                  size=(160, 120)),
+        "synthetic_tiger": write_synthetic_animal(os.path.join(root, "synthetic_animal"), "tiger", 6, seed=1,
+                                                  size=(160, 120)),
+        "tigdog_horse": write_tigdog(root, "horse", 4, 6, seed=2, size=(160, 120)),
+        "tigdog_tiger": write_tigdog(root, "tiger", 3, 6, seed=2, size=(160, 120)),
+        "animalpose": write_animalpose(root, 12, seed=3, size=(160, 120), multi_fraction=0.5),
+    }
+    return root, written
