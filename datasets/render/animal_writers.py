@@ -99,6 +99,15 @@ def write_synthetic_animal(root: str, animal: str, num_images: int, seed: int = 
 # ---------------------------------------------------------------------------
 # TigDog behaviorDiscovery2.0 videos
 # ---------------------------------------------------------------------------
+def _savemat(path: str, variables: dict) -> None:
+    """``scipy.io.savemat`` with a fixed 116-byte header text (scipy stamps the
+    creation time there), so that a seed always gives byte-identical files."""
+    scipy.io.savemat(path, variables)
+    header = b"MATLAB 5.0 MAT-file, Platform: posix, written by animalpose".ljust(116, b" ")
+    with open(path, "r+b") as f:
+        f.write(header)
+
+
 def _landmark_cell(coords: np.ndarray, vis: np.ndarray) -> np.ndarray:
     """MATLAB cell array ``(F, 1)`` of 1x1 structs with a 19x2 coordinate field and a 19x1 visibility field."""
     cell = np.empty((len(coords), 1), dtype=object)
@@ -196,8 +205,8 @@ def write_tigdog(root: str, animal: str, num_shots: int, frames_per_shot: int, s
             frame += 1
         ranges.append([shot_id, frame - n, frame - 1])
         if labelled:
-            scipy.io.savemat(os.path.join(lm_dir, f"{shot_id}.mat"), {"landmarks": _landmark_cell(coords, vis)})
-    scipy.io.savemat(os.path.join(rg_dir, "ranges.mat"), {"ranges": np.asarray(ranges, np.int32)})
+            _savemat(os.path.join(lm_dir, f"{shot_id}.mat"), {"landmarks": _landmark_cell(coords, vis)})
+    _savemat(os.path.join(rg_dir, "ranges.mat"), {"ranges": np.asarray(ranges, np.int32)})
     return written
 
 

@@ -1,0 +1,108 @@
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from animalpose.cli import build_parser, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "animalpose", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _tree_digest(folder):
+    h = hashlib.sha256()
+    for dirpath, _, files in sorted(os.walk(folder)):
+        for f in sorted(files):
+            if f == "MANIFEST.json":
+                continue
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                h.update(os.path.relpath(os.path.join(dirpath, f), folder).encode() + fh.read())
+    return h.hexdigest()
+
+
+def test_help_lists_commands_and_every_generate_option():
+    r = _run("--help")
+    assert r.returncode == 0
+    for cmd in ("demo", "generate", "summary", "specs"):
+        assert cmd in r.stdout
+    sub = build_parser()._subparsers._group_actions[0].choices["generate"]
+    opts = [o for a in sub._actions for o in a.option_strings if o not in ("-h", "--help")]
+    r = _run("generate", "--help")
+    assert r.returncode == 0
+    for o in opts:
+        assert o in r.stdout
+    for a in sub._actions:
+        if a.option_strings and a.dest != "help":
+            assert a.help and len(a.help) > 10, f"option {a.option_strings} has no explanation"
+
+
+def test_generate_is_deterministic_whatever_the_worker_count(tmp_path):
+    parts = ["--only", "synthetic", "tigdog", "animalpose"]
+    a = main(["generate", "--preset", "tiny", "--out", str(tmp_path / "a"), "--seed", "3", "--workers", "1",
+              "--quiet", *parts])
+    b = main(["generate", "--preset", "tiny", "--out", str(tmp_path / "b"), "--seed", "3", "--workers", "2",
+              "--quiet", *parts])
+    assert a == b == 0
+    assert _tree_digest(tmp_path / "a") == _tree_digest(tmp_path / "b")
+    m = json.loads((tmp_path / "a" / "MANIFEST.json").read_text())
+    assert m["preset"]["name"] == "tiny" and m["seed"] == 3
+    # the official-format split files index labelled frames of disjoint videos
+    import numpy as np
+    tr = np.load(tmp_path / "a" / "real_animal" / "horse" / "train_idxs_by_video.npy")
+    va = np.load(tmp_path / "a" / "real_animal" / "horse" / "valid_idxs_by_video.npy")
+    assert len(tr) and len(va) and not set(tr) & set(va)
+    from datasets.tigdog import TigDog
+    official = TigDog(str(tmp_path / "a"), "horse", "test", split_dir=str(tmp_path / "a" / "real_animal" / "horse"))
+    default = TigDog(str(tmp_path / "a"), "horse", "test")
+    assert [s.image_path for s in map(official.annotation, range(len(official)))] == \
+           [s.image_path for s in map(default.annotation, range(len(default)))]
+
+
+def test_summary_reads_generated_data(tmp_path, capsys):
+    assert main(["generate", "--preset", "tiny", "--out", str(tmp_path / "d"), "--quiet",
+                 "--only", "synthetic", "tigdog", "animalpose"]) == 0
+    assert main(["summary", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "s")]) == 0
+    s = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert s["synthetic/horse/train"]["instances"] + s["synthetic/horse/valid"]["instances"] == 12
+    assert s["tigdog/tiger/test"]["shots"] == 1
+    assert set(s["animalpose/all"]["categories"]) == {"dog", "cat", "sheep", "horse", "cow"}
+    assert (tmp_path / "s" / "preview.png").stat().st_size > 1000
+    assert "| tigdog/horse/train | tigdog18 |" in capsys.readouterr().out
+
+
+def test_bad_input_exits_non_zero_with_one_line(tmp_path):
+    r = _run("generate", "--preset", "huge", "--out", str(tmp_path))
+    assert r.returncode != 0 and "invalid choice: 'huge'" in r.stderr
+    r = _run("summary", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0 and "missing: data folder not found" in r.stderr
+    r = _run("generate", "--out", str(tmp_path / "x"), "--workers", "0")
+    assert r.returncode == 1 and "--workers must be at least 1" in r.stderr
+    r = _run("specs", "nope")
+    assert r.returncode == 1 and "unknown keypoint spec 'nope'" in r.stderr
+
+
+def test_specs_command_prints_the_tigdog_table(capsys):
+    assert main(["specs", "tigdog18"]) == 0
+    out = capsys.readouterr().out
+    assert "  7  hip              hip              hip" in out
+    assert main(["specs", "coco17_to_animalpose20"]) == 0
+    assert "left_wrist" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, "datasets", "coco.py")), reason="COCO loader not present")
+def test_demo_runs_on_tiny_preset(tmp_path):
+    r = _run("demo", "--preset", "tiny", "--out", str(tmp_path / "demo"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "coco/train2017" in r.stdout
+    for f in ("summary.json", "summary.md", "preview.png", "data/MANIFEST.json"):
+        assert (tmp_path / "demo" / f).exists()
+    r2 = _run("demo", "--preset", "tiny", "--out", str(tmp_path / "demo"), "--quiet")
+    assert "reusing tiny data" in r2.stdout
