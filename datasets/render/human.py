@@ -55,7 +55,7 @@ DEFAULT_SHAPE: Dict[str, float] = dict(
 #: Joint angles in degrees (``l_``/``r_`` = the person's left / right).
 #: ``*_abd``: sideways raise, ``*_flex``: forward raise (180 = straight up),
 #: ``*_elbow`` / ``*_knee``: bend, ``*_twist``: elbow bend direction
-#: (0 = forward, 90 = up), ``lean``: torso forward lean, ``head_yaw`` /
+#: (0 = forward, 90 = outward, i.e. up for an arm raised sideways), ``lean``: torso forward lean, ``head_yaw`` /
 #: ``head_pitch``: head turn / nod.
 DEFAULT_POSE: Dict[str, float] = dict(
     l_sh_abd=8.0, l_sh_flex=0.0, l_elbow=10.0, l_twist=0.0,
@@ -246,20 +246,18 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def _limb_dir(side: float, abd: float, flex: float) -> np.ndarray:
-    """Unit body-frame direction: down at (0, 0), outward at abd=90, forward at flex=90."""
+def _limb_frame(side: float, abd: float, flex: float):
+    """Limb direction ``u``, hinge axis ``h`` and bend direction ``w = h x u`` (unit, body frame).
+
+    ``u`` is straight down at ``abd = flex = 0``, outward at ``abd = 90`` and
+    forward at ``flex = 90`` (sideways raise, then forward raise); the hinge
+    axis is the rotated body X axis, so elbows and knees bend within the limb plane.
+    """
     a, f = np.radians(abd), np.radians(flex)
-    return np.array([side * np.sin(a), np.cos(a) * np.cos(f), np.cos(a) * np.sin(f)])
-
-
-def _bend(u: np.ndarray, toward: np.ndarray, fallback: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate unit ``u`` by ``angle`` degrees toward ``toward`` (``fallback`` when parallel)."""
-    b = toward - np.dot(toward, u) * u
-    if np.linalg.norm(b) < 1e-3:
-        b = fallback - np.dot(fallback, u) * u
-    b = _unit(b)
-    t = np.radians(angle)
-    return np.cos(t) * u + np.sin(t) * b
+    ca, sa, cf, sf = np.cos(a), np.sin(a), np.cos(f), np.sin(f)
+    u = np.array([side * sa, ca * cf, ca * sf])
+    h = np.array([ca, -side * sa * cf, -side * sa * sf])
+    return u, h, np.cross(h, u)
 
 
 _ARC = np.linspace(-np.pi / 2, np.pi / 2, 8)
@@ -295,7 +293,6 @@ def pose_human(p: HumanParams) -> Rig:
     """Project one person's rig into image pixels with local depth layers."""
     sh = dict(DEFAULT_SHAPE, **p.shape)
     po = dict(DEFAULT_POSE, **p.pose)
-    down, fwd, up = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]), np.array([0.0, -1.0, 0.0])
     zero = np.zeros(3)
 
     # ---- 3D skeleton in the body frame (pelvis at the origin) -------------
@@ -307,16 +304,17 @@ def pose_human(p: HumanParams) -> Rig:
 
     pts: Dict[str, np.ndarray] = {"neck": neck, "head": head_c, "pelvis": zero}
     for s, side in (("l", 1.0), ("r", -1.0)):
-        u = _limb_dir(side, po[f"{s}_sh_abd"], po[f"{s}_sh_flex"])
-        tw = np.radians(po[f"{s}_twist"])
-        f = _bend(u, np.cos(tw) * fwd + np.sin(tw) * up, up, po[f"{s}_elbow"])
+        u, h, wb = _limb_frame(side, po[f"{s}_sh_abd"], po[f"{s}_sh_flex"])
+        tw, el = np.radians(po[f"{s}_twist"]), np.radians(po[f"{s}_elbow"])
+        f = np.cos(el) * u + np.sin(el) * (np.cos(tw) * wb + side * np.sin(tw) * h)   # elbow bends forward / outward
         pts[f"{s}_shoulder"] = shoulders[s]
         pts[f"{s}_elbow"] = shoulders[s] + sh["upper_arm"] * u
         pts[f"{s}_wrist"] = pts[f"{s}_elbow"] + sh["forearm"] * f
         pts[f"{s}_hand"] = pts[f"{s}_wrist"] + sh["hand"] * f
         hip = np.array([side * sh["hip"], 0.0, 0.0])
-        t = _limb_dir(side, po[f"{s}_hip_abd"], po[f"{s}_hip_flex"])
-        k = _bend(t, -fwd, down, po[f"{s}_knee"])
+        t, _, wb = _limb_frame(side, po[f"{s}_hip_abd"], po[f"{s}_hip_flex"])
+        kn = np.radians(po[f"{s}_knee"])
+        k = np.cos(kn) * t - np.sin(kn) * wb                                           # knee bends backward
         pts[f"{s}_hip"] = hip
         pts[f"{s}_knee"] = hip + sh["thigh"] * t
         pts[f"{s}_ankle"] = pts[f"{s}_knee"] + sh["shin"] * k
@@ -404,11 +402,11 @@ def pose_human(p: HumanParams) -> Rig:
         owners[k] = L["head"] if face_depth[k] < 0.1 * r else L["head"] - 1   # back of the head: occluded by it
     for s, side in (("l", "left"), ("r", "right")):
         for j, own in (("shoulder", ("torso", "upper_arm")), ("elbow", ("upper_arm", "forearm")),
-                       ("wrist", ("forearm", "hand")), ("hip", ("torso", "thigh")),
+                       ("wrist", ("forearm", "hand")), ("hip", ("torso", "pelvis", "thigh")),
                        ("knee", ("thigh", "shin")), ("ankle", ("shin", "foot"))):
             k = J[f"{side}_{j}"]
             joints[k] = P[f"{s}_{j}"]
-            owners[k] = max(L[o if o == "torso" else f"{s}_{o}"] for o in own)
+            owners[k] = max(L[o if o in ("torso", "pelvis") else f"{s}_{o}"] for o in own)
     head = (float(P["head"][0]), float(P["head"][1]), rx, ry, head_ang, float(p.yaw + po["head_yaw"]), L["head"])
     return Rig(joints=joints, owners=owners, parts=cparts, materials=[m for _, _, _, m in parts], head=head)
 
@@ -510,9 +508,10 @@ def render_people(persons: Sequence[HumanParams], image_size=(320, 240), seed: i
     tex = canvas.fbm(rng, h, w, cell=rng.uniform(3, 7), octaves=3) - 0.5
     coarse = canvas.value_noise(rng, h, w, cell=rng.uniform(15, 30)) - 0.5
     theta, freq = float(rng.uniform(0, np.pi)), float(2 * np.pi / rng.uniform(3.5, 7.0))
+    fx, fy = freq * float(np.cos(theta)), freq * float(np.sin(theta))   # python floats keep float32 fields
     fg_gain = 1.0 + np.take(lut_tex, idx) * (1.2 * tex + 0.5 * coarse)
-    if lut_str.any():   # python-float factors keep the field float32
-        fg_gain += np.take(lut_str, idx) * np.sin(xx * (freq * float(np.cos(theta))) + yy * (freq * float(np.sin(theta))))
+    if lut_str.any():
+        fg_gain += np.take(lut_str, idx) * np.sin(xx * fx + yy * fy)
     if parts:
         fg_gain *= canvas.shade_map(layer_map, parts)
     edge = np.zeros((h, w), np.uint8)                      # soft contact shading at part boundaries
