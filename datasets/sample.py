@@ -7,9 +7,9 @@ from typing import Any, Dict, Optional
 import cv2
 import numpy as np
 
-from .errors import DatasetFormatError
+from animalpose.transforms.affine import PIXEL_STD, box_center_scale, square_crop  # noqa: F401  (re-exported)
 
-PIXEL_STD = 200.0  # scale unit of the reference code: scale = box side / 200
+from .errors import DatasetFormatError
 
 
 @dataclass
@@ -57,37 +57,6 @@ def read_image(path: str) -> np.ndarray:
     if img is None:
         raise DatasetFormatError(path, "image file is missing or unreadable")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
-def square_crop(bbox, factor: float, margin: float = 0.0, image_size=None):
-    """Centre and scale of the square animal crops of CC-SSL / UDA.
-
-    ``bbox`` is ``x1, y1, x2, y2``; the box is grown by ``margin`` pixels on each
-    side (clipped to ``image_size = (w, h)`` when given) and the crop side is
-    ``factor * max(w, h)``.  Returns ``center (2,)``, ``scale (2,)`` (side/200).
-    """
-    x1, y1, x2, y2 = [float(v) for v in bbox]
-    if margin:
-        x1, y1, x2, y2 = x1 - margin, y1 - margin, x2 + margin, y2 + margin
-        if image_size is not None:
-            w, h = image_size
-            x1, y1, x2, y2 = max(x1, 0.0), max(y1, 0.0), min(x2, float(w)), min(y2, float(h))
-    c = np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0], dtype=np.float32)
-    s = factor * max(x2 - x1, y2 - y1) / PIXEL_STD
-    return c, np.array([s, s], dtype=np.float32)
-
-
-def box_center_scale(bbox, aspect_ratio: float, padding: float = 1.25):
-    """HRNet ``_xywh2cs`` on an ``x1, y1, x2, y2`` box: pad to ``w/h =
-    aspect_ratio`` then multiply by ``padding``; returns centre and scale/200."""
-    x1, y1, x2, y2 = [float(v) for v in bbox]
-    w, h = x2 - x1, y2 - y1
-    c = np.array([x1 + w * 0.5, y1 + h * 0.5], dtype=np.float32)
-    if w > aspect_ratio * h:
-        h = w / aspect_ratio
-    elif w < aspect_ratio * h:
-        w = h * aspect_ratio
-    return c, np.array([w, h], dtype=np.float32) / PIXEL_STD * padding
 
 
 def image_size(path: str):
