@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from animalpose.cli import build_parser, main
 
@@ -97,7 +96,6 @@ def test_specs_command_prints_the_tigdog_table(capsys):
     assert "left_wrist" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, "datasets", "coco.py")), reason="COCO loader not present")
 def test_demo_runs_on_tiny_preset(tmp_path):
     r = _run("demo", "--preset", "tiny", "--out", str(tmp_path / "demo"), "--quiet")
     assert r.returncode == 0, r.stderr
