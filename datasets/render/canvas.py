@@ -18,17 +18,23 @@ _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 _ONE = 1 << _SHIFT
 
 
-def capsule(p, q, r1: float, r2: float, n: int = 8) -> np.ndarray:
-    """Polygon ``(M, 2)`` of a tapered capsule from ``p`` (radius ``r1``) to ``q`` (radius ``r2``)."""
+def capsules(p, q, r1, r2, n: int = 8) -> np.ndarray:
+    """Tapered capsule polygons, batched: ``(M, 2)`` ends ``p``, ``q`` and ``(M,)`` radii
+    ``r1`` (at ``p``), ``r2`` (at ``q``) -> ``(M, 2n, 2)``."""
     p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    r1, r2 = np.asarray(r1, np.float64), np.asarray(r2, np.float64)
     d = q - p
-    length = float(np.hypot(*d))
-    ang = np.arctan2(d[1], d[0]) if length > 1e-9 else 0.0
-    a_q = ang + np.linspace(-np.pi / 2, np.pi / 2, n)
-    a_p = ang + np.linspace(np.pi / 2, 3 * np.pi / 2, n)
-    cap_q = q + r2 * np.stack([np.cos(a_q), np.sin(a_q)], 1)
-    cap_p = p + r1 * np.stack([np.cos(a_p), np.sin(a_p)], 1)
-    return np.concatenate([cap_q, cap_p], 0)
+    ang = np.where(np.hypot(d[:, 0], d[:, 1]) > 1e-9, np.arctan2(d[:, 1], d[:, 0]), 0.0)[:, None]
+    arc = np.linspace(-np.pi / 2, np.pi / 2, n)
+    a_q, a_p = ang + arc, ang + arc + np.pi
+    cap_q = q[:, None] + r2[:, None, None] * np.stack([np.cos(a_q), np.sin(a_q)], -1)
+    cap_p = p[:, None] + r1[:, None, None] * np.stack([np.cos(a_p), np.sin(a_p)], -1)
+    return np.concatenate([cap_q, cap_p], 1)
+
+
+def capsule(p, q, r1: float, r2: float, n: int = 8) -> np.ndarray:
+    """Polygon ``(2n, 2)`` of a tapered capsule from ``p`` (radius ``r1``) to ``q`` (radius ``r2``)."""
+    return capsules(np.asarray(p, np.float64)[None], np.asarray(q, np.float64)[None], [r1], [r2], n)[0]
 
 
 def ellipse(center, axes, angle: float, n: int = 32) -> np.ndarray:

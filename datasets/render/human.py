@@ -260,19 +260,6 @@ def _limb_frame(side: float, abd: float, flex: float):
     return u, h, np.cross(h, u)
 
 
-_ARC = np.linspace(-np.pi / 2, np.pi / 2, 8)
-
-
-def _capsules(p: np.ndarray, q: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
-    """Batched :func:`canvas.capsule` (n=8): ``(M, 2)`` ends, ``(M,)`` radii -> ``(M, 16, 2)`` polygons."""
-    d = q - p
-    ang = np.where(np.hypot(d[:, 0], d[:, 1]) > 1e-9, np.arctan2(d[:, 1], d[:, 0]), 0.0)[:, None]
-    a_q, a_p = ang + _ARC, ang + _ARC + np.pi
-    cap_q = q[:, None] + r2[:, None, None] * np.stack([np.cos(a_q), np.sin(a_q)], -1)
-    cap_p = p[:, None] + r1[:, None, None] * np.stack([np.cos(a_p), np.sin(a_p)], -1)
-    return np.concatenate([cap_q, cap_p], 1)
-
-
 def _rot_x(points: np.ndarray, deg: float, pivot: np.ndarray) -> np.ndarray:
     """Forward lean about the body X axis through ``pivot``: (0,-L,0) -> (0,-L cos, L sin)."""
     t = np.radians(deg)
@@ -381,7 +368,7 @@ def pose_human(p: HumanParams) -> Rig:
                 ("foot", "ankle", "toe", 0.5 * lr, 0.42 * lr, "shoes", -0.006)):
             a, b = f"{s}_{a}", f"{s}_{b}"
             caps.append((f"{s}_{name}", P[a], P[b], r1, r2, 0.5 * (D[a] + D[b]) + bias, mat))
-    polys = _capsules(np.array([c[1] for c in caps]), np.array([c[2] for c in caps]),
+    polys = canvas.capsules(np.array([c[1] for c in caps]), np.array([c[2] for c in caps]),
                       np.array([c[3] for c in caps]), np.array([c[4] for c in caps]))
     parts += [(c[0], poly, c[5], c[6]) for c, poly in zip(caps, polys)]
 
