@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Iterable, List, Optional, Union
 
@@ -15,7 +14,7 @@ import numpy as np
 
 from animalpose.keypoints import ANIMALPOSE_CATEGORIES
 
-from .errors import DatasetFormatError
+from .errors import DatasetFormatError, read_json
 from .sample import PoseSample, box_center_scale
 
 _NAME_TO_ID = {v: k for k, v in ANIMALPOSE_CATEGORIES.items()}
@@ -53,13 +52,7 @@ class AnimalPose:
         self.ann_file = ann_file
         self.image_dir = image_dir or os.path.join(os.path.dirname(ann_file), "images")
         self.aspect_ratio, self.padding = aspect_ratio, padding
-        try:
-            with open(ann_file) as f:
-                doc = json.load(f)
-        except FileNotFoundError:
-            raise DatasetFormatError(ann_file, "annotation file not found") from None
-        except json.JSONDecodeError as e:
-            raise DatasetFormatError(ann_file, f"not valid JSON ({e.msg} at line {e.lineno})") from None
+        doc = read_json(ann_file)
         if not isinstance(doc, dict) or "images" not in doc or "annotations" not in doc:
             raise DatasetFormatError(ann_file, "expected top-level keys 'images' and 'annotations'")
         images = doc["images"]

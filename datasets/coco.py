@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 from typing import Any, Dict, List, Sequence
 
 import numpy as np
 from pycocotools.coco import COCO
 
-from .errors import DatasetFormatError
+from .errors import DatasetFormatError, read_json
 from .sample import PoseSample, box_center_scale, read_image
 
 __all__ = ["CocoKeypoints", "clean_bbox", "load_coco_json", "NUM_JOINTS"]
@@ -50,13 +49,7 @@ def _quiet_coco(dataset: Dict) -> COCO:
 def load_coco_json(ann_file) -> Dict:
     """Read and check a COCO keypoints JSON; raises :class:`DatasetFormatError` naming the file."""
     path = str(ann_file)
-    if not os.path.isfile(path):
-        raise DatasetFormatError(path, "annotation file not found")
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DatasetFormatError(path, f"not valid JSON ({e})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise DatasetFormatError(path, f"top level is a {type(data).__name__}, expected a COCO object")
     for key in ("images", "annotations"):
@@ -165,13 +158,7 @@ class CocoKeypoints:
                 and r["area"] > 0 and x2 >= x1 and y2 >= y1)
 
     def _detection_records(self, det_file: str, thr: float) -> List[Dict]:
-        if not os.path.isfile(det_file):
-            raise DatasetFormatError(det_file, "detection file not found")
-        try:
-            with open(det_file, "r", encoding="utf-8") as f:
-                dets = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DatasetFormatError(det_file, f"not valid JSON ({e})") from None
+        dets = read_json(det_file, "detection file")
         if not isinstance(dets, list):
             raise DatasetFormatError(det_file, "expected a list of COCO detection results")
         out = []

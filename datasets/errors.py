@@ -8,3 +8,18 @@ class DatasetFormatError(ValueError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def read_json(path, kind: str = "annotation file"):
+    """Parse a JSON file or raise :class:`DatasetFormatError` naming it
+    (``"<path>: <kind> not found"`` / ``"<path>: not valid JSON (...)"``)."""
+    import json
+
+    path = str(path)
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DatasetFormatError(path, f"{kind} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DatasetFormatError(path, f"not valid JSON ({e})") from None

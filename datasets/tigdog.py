@@ -39,6 +39,7 @@ from .sample import PoseSample, image_size, square_crop
 
 CROP_PROTOCOLS = {"ccssl": (1.5, 0.0), "uda": (1.25, 15.0)}
 SPLITS = ("train", "test", "all")
+MIN_VISIBLE = 10  # keep a frame when more than 9 of the 18 joints are visible
 
 
 @dataclass
@@ -138,7 +139,7 @@ class TigDog:
 
     def __init__(self, root: str, animal: str = "horse", split: str = "train", crop: str = "ccssl",
                  split_dir: Optional[str] = None, test_fraction: float = 0.2, split_seed: int = 0,
-                 min_visible: int = 10, remap_tiger: bool = True):
+                 min_visible: int = MIN_VISIBLE, remap_tiger: bool = True):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         if crop not in CROP_PROTOCOLS:

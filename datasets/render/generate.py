@@ -69,12 +69,12 @@ def _job_synthetic(out, animal, n, seed, size):
 
 
 def _job_tigdog(out, animal, shots, frames, seed, size):
-    from ..tigdog import video_split
+    from ..tigdog import MIN_VISIBLE, video_split
     from .animal_writers import write_tigdog
     w = write_tigdog(out, animal, shots, frames, seed, size)
     # split files in the official format: indices into the list of all labelled frames
     train, test = video_split([r["shot_id"] for r in w], 0.2, seed=0)
-    ok = np.array([(r["joints"][:, 2] > 0).sum() >= 10 for r in w])
+    ok = np.array([(r["joints"][:, 2] > 0).sum() >= MIN_VISIBLE for r in w])
     shot = np.array([r["shot_id"] for r in w])
     d = os.path.join(out, "real_animal", animal)
     os.makedirs(d, exist_ok=True)
