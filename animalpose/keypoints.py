@@ -36,6 +36,8 @@ class KeypointSpec:
         sigmas: per-joint OKS sigmas (COCO convention) or ``None``.
         remaps: named index permutations applied to raw annotations, e.g. the
             TigDog tiger remap: ``canonical = raw[remaps["tiger"]]``.
+        upper_body: joints of the "upper" half used by half-body augmentation
+            (the rest form the lower half); empty disables it for the spec.
         source: where the order comes from.
     """
 
@@ -46,6 +48,7 @@ class KeypointSpec:
     groups: Mapping[str, Tuple[int, ...]] = field(default_factory=dict)
     sigmas: Optional[Tuple[float, ...]] = None
     remaps: Mapping[str, Tuple[int, ...]] = field(default_factory=dict)
+    upper_body: Tuple[int, ...] = ()
     source: str = ""
 
     def __post_init__(self):
@@ -65,6 +68,8 @@ class KeypointSpec:
                 raise ValueError(f"spec {self.name}: group {g} has an index out of range")
         if self.sigmas is not None and len(self.sigmas) != k:
             raise ValueError(f"spec {self.name}: {len(self.sigmas)} sigmas for {k} joints")
+        if any(not 0 <= i < k for i in self.upper_body):
+            raise ValueError(f"spec {self.name}: upper_body has an index out of range")
         for r, perm in self.remaps.items():
             if sorted(perm) != list(range(k)):
                 raise ValueError(f"spec {self.name}: remap {r} is not a permutation")
@@ -152,6 +157,7 @@ TIGDOG18 = KeypointSpec(
         "knee": (8, 9, 10, 11), "shoulder": (12, 13), "elbow": (14, 15, 16, 17),
     },
     remaps={"tiger": TIGER_REMAP},
+    upper_body=(0, 1, 2, 3, 4, 8, 9, 12, 13, 14, 15),  # head, shoulders and front legs
     source="CC-SSL / TigDog behaviorDiscovery2.0 (landmark rows 0-17, horse order); groups of UDA evaluation/test.py",
 )
 
@@ -205,6 +211,7 @@ ANIMALPOSE20 = KeypointSpec(
         "paw": (13, 14, 15, 16), "throat": (17,), "withers": (18,), "tailbase": (19,),
     },
     sigmas=tuple(_AP20_SIGMAS_BY_NAME[j] for j in _AP20),
+    upper_body=(0, 1, 2, 3, 4, 5, 6, 9, 10, 13, 14, 17, 18),  # head, throat, withers and front legs
     source="Animal-Pose keypoints.json (noahcao/animal-pose-dataset); sigmas from mmpose metainfo",
 )
 #: Animal-Pose category ids of the official release.
@@ -230,6 +237,7 @@ COCO17 = KeypointSpec(
             "hip": (11, 12), "knee": (13, 14), "ankle": (15, 16)},
     sigmas=(.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062,
             .107, .107, .087, .087, .089, .089),
+    upper_body=tuple(range(11)),  # HRNet half-body: head, shoulders, arms
     source="COCO person keypoints; sigmas of pycocotools COCOeval (kpt_oks_sigmas)",
 )
 
@@ -252,6 +260,7 @@ CROWDPOSE14 = KeypointSpec(
     groups={"head": (12, 13), "shoulder": (0, 1), "elbow": (2, 3), "wrist": (4, 5),
             "hip": (6, 7), "knee": (8, 9), "ankle": (10, 11)},
     sigmas=(.079, .079, .072, .072, .062, .062, .107, .107, .087, .087, .089, .089, .079, .079),
+    upper_body=(0, 1, 2, 3, 4, 5, 12, 13),
     source="CrowdPose (xtcocotools / DEKR crowdpose config)",
 )
 
