@@ -2,6 +2,8 @@
 """Benchmarks of the kit, run by hand (never by the test suite).
 
     python scripts/bench.py render [--n 40] [--size 320 240]
+    python scripts/bench.py codecs      (scripts/bench_codecs.py)
+    python scripts/bench.py models      (scripts/bench_models.py)
 
 ``render``: images per second of each procedural renderer path, and each
 path's cost as a ratio of the synthetic-domain render measured in the same
@@ -18,6 +20,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def _time(fn, n):
@@ -66,6 +69,11 @@ def main(argv=None):
     r.add_argument("--n", type=int, default=40, help="images per path")
     r.add_argument("--size", type=int, nargs=2, default=(320, 240), metavar=("W", "H"), help="image size")
     r.set_defaults(fn=bench_render)
+    # Other benchmarks live in their own modules beside this file; each adds a subcommand.
+    import bench_codecs
+    import bench_models
+    bench_codecs.register(sub)
+    bench_models.register(sub)
     args = p.parse_args(argv)
     args.fn(args)
 
