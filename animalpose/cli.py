@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="animalpose", formatter_class=_Formatter,
         description="Animal pose estimation under domain shift: built-in data in the real dataset formats, "
-                    "loaders, keypoint specs (and, as the kit grows, training, adaptation and evaluation).",
+                    "loaders, keypoint specs, training, evaluation (CC-SSL PCK, COCO AP) and prediction.",
         epilog="Run `animalpose COMMAND --help` for the options of a command.")
     parser.add_argument("--version", action="version", version=f"animalpose {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -37,7 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"animalpose {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, OSError) as e:
+    except (ValueError, KeyError, OSError, RuntimeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"animalpose {args.command}: error: {msg}", file=sys.stderr)
         return 1

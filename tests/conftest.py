@@ -2,6 +2,9 @@
 import os
 import sys
 
+import json
+from pathlib import Path
+
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,3 +28,23 @@ def animal_data(tmp_path_factory):
         "animalpose": write_animalpose(root, 12, seed=3, size=(160, 120), multi_fraction=0.5),
     }
     return root, written
+
+
+def reference_file() -> Path:
+    """``checkpoint_keys.json`` (official state_dict keys and shapes): ``$ANIMALPOSE_REFERENCE_DIR`` or the
+    ``shared/reference`` folder beside the checkout."""
+    env = os.environ.get("ANIMALPOSE_REFERENCE_DIR")
+    if env:
+        return Path(env) / "checkpoint_keys.json"
+    return Path(__file__).resolve().parents[2] / "shared" / "reference" / "checkpoint_keys.json"
+
+
+@pytest.fixture(scope="session")
+def checkpoint_keys():
+    """The official key lists, or a skip naming where they were looked for (absent on a user's clone)."""
+    path = reference_file()
+    if not path.is_file():
+        pytest.skip(f"official state_dict key lists not found at {path} "
+                    f"(set ANIMALPOSE_REFERENCE_DIR to the folder holding checkpoint_keys.json)")
+    with open(path) as f:
+        return json.load(f)

@@ -96,11 +96,29 @@ def test_specs_command_prints_the_tigdog_table(capsys):
     assert "left_wrist" in capsys.readouterr().out
 
 
-def test_demo_runs_on_tiny_preset(tmp_path):
-    r = _run("demo", "--preset", "tiny", "--out", str(tmp_path / "demo"), "--quiet")
+SMALL = ["--set", "model.options={stacks: 1, blocks: 1, features: 16}", "--set", "codec.input_size=[64, 64]",
+         "--set", "codec.heatmap_size=[16, 16]", "--set", "train.batch_size=4", "--set", "train_data.limit=8",
+         "--set", "val_data.limit=12"]
+
+
+def test_demo_runs_on_tiny_preset_and_writes_report(tmp_path):
+    out = tmp_path / "demo"
+    r = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0", *SMALL)
     assert r.returncode == 0, r.stderr
-    assert "coco/train2017" in r.stdout
-    for f in ("summary.json", "summary.md", "preview.png", "data/MANIFEST.json"):
-        assert (tmp_path / "demo" / f).exists()
-    r2 = _run("demo", "--preset", "tiny", "--out", str(tmp_path / "demo"), "--quiet")
+    doc = json.loads((out / "report.json").read_text())
+    assert set(doc["methods"]) == {"synthetic", "real"}
+    joints = ["l_eye", "r_eye", "chin", "l_front_hoof", "r_front_hoof", "l_back_hoof", "r_back_hoof", "hip",
+              "l_front_knee", "r_front_knee", "l_back_knee", "r_back_knee", "l_shoulder", "r_shoulder",
+              "l_front_elbow", "r_front_elbow", "l_back_elbow", "r_back_elbow"]
+    for m in doc["methods"].values():
+        assert list(m["per_joint"]) == joints
+        assert set(m["groups"]) == {"eye", "chin", "shoulder", "hip", "elbow", "knee", "hoof"}
+        assert 0.0 <= m["mean"] <= 100.0
+    for f in ("report.md", "report.csv", "report.png", "runs/synthetic/best.pt", "runs/real/last.pt",
+              "data/MANIFEST.json"):
+        assert (out / f).exists(), f
+    assert "Hooves" in r.stdout and "l_front_hoof" in r.stdout
+    r2 = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0", *SMALL,
+              "--set", "train_data.limit=4", "--set", "val_data.limit=4")
+    assert r2.returncode == 0, r2.stderr
     assert "reusing tiny data" in r2.stdout

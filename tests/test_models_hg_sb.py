@@ -1,8 +1,6 @@
 """Stacked hourglass and SimpleBaseline: shapes, exact param counts, official state_dict layout,
 strict checkpoint loading (bearpaw / microsoft formats) and the save -> load round trip."""
-import json
 import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,21 +15,9 @@ def n_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def _reference_file():
-    env = os.environ.get("ANIMALPOSE_REFERENCE_DIR")
-    if env:
-        return Path(env) / "checkpoint_keys.json"
-    return Path(__file__).resolve().parents[2] / "shared" / "reference" / "checkpoint_keys.json"
-
-
 @pytest.fixture(scope="module")
-def reference():
-    path = _reference_file()
-    if not path.is_file():
-        pytest.skip(f"official state_dict key lists not available ({path}; set ANIMALPOSE_REFERENCE_DIR "
-                    f"to the folder holding checkpoint_keys.json)")
-    with open(path) as f:
-        data = json.load(f)
+def reference(checkpoint_keys):
+    data = checkpoint_keys
 
     def get(model_id):
         entry = data[model_id]

@@ -6,9 +6,6 @@ the state_dict keys and shapes, and strict loading. They also check the
 AdaptBlock offset layout against plain convolutions, the DEKR rescore net
 and its features, and partial ImageNet-backbone loading.
 """
-import json
-import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,21 +16,9 @@ from animalpose.models.dekr import DEKR_COCO_LIMBS, AdaptBlock, rescore_features
 from animalpose.models.hrnet import HRNET_PRETRAINED_LAYERS
 
 
-def _reference_file():
-    env = os.environ.get("ANIMALPOSE_REFERENCE_DIR")
-    if env:
-        return Path(env) / "checkpoint_keys.json"
-    return Path(__file__).resolve().parents[2] / "shared" / "reference" / "checkpoint_keys.json"
-
-
 @pytest.fixture(scope="module")
-def reference():
-    path = _reference_file()
-    if not path.is_file():
-        pytest.skip(f"official checkpoint key lists not found at {path} "
-                    f"(set ANIMALPOSE_REFERENCE_DIR to the folder holding checkpoint_keys.json)")
-    with open(path) as f:
-        return json.load(f)
+def reference(checkpoint_keys):
+    return checkpoint_keys
 
 
 # name, reference id, input (H, W), official param count with 17 joints, output shapes for batch 1

@@ -1,4 +1,4 @@
 """Subcommands of the ``animalpose`` command, in the order ``--help`` lists them."""
-from . import demo, generate, specs, summary
+from . import demo, evaluate, generate, predict, pretrain, specs, summary
 
-COMMANDS = (demo, generate, summary, specs)
+COMMANDS = (demo, generate, pretrain, evaluate, predict, summary, specs)

@@ -24,7 +24,7 @@ import pickle
 import tempfile
 import warnings
 from collections.abc import Mapping
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Tuple, Union
 
 import torch
 import torch.nn as nn

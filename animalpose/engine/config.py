@@ -1,0 +1,167 @@
+"""Experiment configuration: typed dataclasses, YAML presets shipped in
+``animalpose/configs/``, ``--set key=value`` overrides.
+
+``load_experiment("ccssl_hg_horse")`` reads the packaged preset of that name;
+a path to a ``.yaml`` file works too.  Unknown keys and wrongly typed values
+fail with one line naming the key and file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from . import configio
+from .configio import ConfigError
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+DATASETS = ("synthetic_animal", "tigdog", "animalpose", "coco")
+
+
+@dataclass
+class DataConfig:
+    """One dataset split read by a real-format loader."""
+
+    dataset: str = "synthetic_animal"     # synthetic_animal | tigdog | animalpose | coco
+    root: str = "runs/demo/data"          # the layout written by `animalpose generate`, or the real download
+    split: str = "train"                  # synthetic: train/valid/all; tigdog: train/test/all; coco: train/val
+    animal: str = "horse"                 # synthetic_animal / tigdog species
+    crop: str = "ccssl"                   # tigdog crop protocol: ccssl | uda
+    split_dir: Optional[str] = None       # official split index files (tigdog/synthetic), else by-video split
+    categories: List[str] = field(default_factory=list)   # animalpose: keep these (empty: all)
+    exclude: List[str] = field(default_factory=list)      # animalpose: drop these
+    spec: str = ""                        # convert keypoints to this spec ("" = the dataset's own)
+    limit: Optional[int] = None           # use only the first N instances (quick runs)
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}")
+
+
+@dataclass
+class ModelConfig:
+    name: str = "hourglass"               # see `animalpose.models.list_models()`
+    options: Dict[str, Any] = field(default_factory=dict)   # e.g. {stacks: 2, blocks: 1, features: 64}
+    pretrained: Optional[str] = None      # checkpoint to start from (loaded strictly)
+
+
+@dataclass
+class CodecConfig:
+    name: str = "bearpaw"                 # msra | dark | udp | udp_combined | bearpaw
+    input_size: Tuple[int, int] = (256, 256)     # (w, h)
+    heatmap_size: Tuple[int, int] = (64, 64)     # (w, h)
+    sigma: float = 1.0
+    options: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AugmentConfig:
+    recipe: str = "bearpaw"               # none | hrnet | bearpaw | ccssl_strong
+    warp: str = "standard"                # standard | unbiased (DARK) | udp
+    overrides: Dict[str, Any] = field(default_factory=dict)   # AugmentRecipe fields, e.g. {flip_prob: 0}
+
+
+@dataclass
+class NormalizeConfig:
+    mean: Tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: Optional[Tuple[float, float, float]] = (0.229, 0.224, 0.225)   # null: subtract the mean only (bearpaw)
+    bgr: bool = False
+    bytescale: bool = False
+
+
+@dataclass
+class OptimConfig:
+    name: str = "rmsprop"                 # rmsprop | adam | sgd
+    lr: float = 2.5e-4
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    milestones: List[int] = field(default_factory=list)   # epochs where lr *= gamma
+    gamma: float = 0.1
+
+    def __post_init__(self):
+        if self.name not in ("rmsprop", "adam", "sgd"):
+            raise ValueError(f"optim.name must be rmsprop, adam or sgd, got {self.name!r}")
+        if not self.lr > 0:
+            raise ValueError(f"optim.lr must be > 0, got {self.lr}")
+
+
+@dataclass
+class LossConfig:
+    name: str = "joints_mse"              # joints_mse | dekr
+    use_target_weight: bool = True
+    joint_weights: Optional[List[float]] = None
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 6
+    workers: int = 2
+    seed: int = 0
+    deterministic: bool = True
+    device: str = "auto"                  # auto | cpu | cuda | cuda:N
+    val_every: int = 1                    # validate every N epochs (0: never)
+    log_images: int = 4                   # prediction images written to TensorBoard per validation
+    max_steps_per_epoch: Optional[int] = None   # cap iterations per epoch (quick runs)
+    grad_clip: Optional[float] = None
+
+
+@dataclass
+class EvalConfig:
+    protocol: str = "ccssl"               # ccssl | uda | pck-bbox | coco
+    flip: bool = False
+    batch_size: int = 6                   # the CC-SSL mean depends on it (reference: 6)
+    alpha: float = 0.05                   # pck-bbox threshold
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    description: str = ""
+    spec: str = "tigdog18"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    codec: CodecConfig = field(default_factory=CodecConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    train_data: DataConfig = field(default_factory=DataConfig)
+    val_data: Optional[DataConfig] = None
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+def list_configs() -> List[str]:
+    """Names of the presets shipped in ``animalpose/configs``."""
+    return sorted(f[:-5] for f in os.listdir(CONFIG_DIR) if f.endswith(".yaml"))
+
+
+def resolve_config_path(name_or_path: str) -> str:
+    """A packaged preset name or a path to a YAML file -> the file path."""
+    if os.path.isfile(name_or_path):
+        return name_or_path
+    if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path:
+        raise ConfigError(f"{name_or_path}: config file not found")
+    path = os.path.join(CONFIG_DIR, f"{name_or_path}.yaml")
+    if not os.path.isfile(path):
+        raise ConfigError(f"unknown config {name_or_path!r}; packaged configs: {', '.join(list_configs())} "
+                          "(or give a path to a .yaml file)")
+    return path
+
+
+def load_experiment(name_or_path: str, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """The experiment config of a packaged preset or YAML path, with ``key=value`` overrides."""
+    return configio.load(ExperimentConfig, resolve_config_path(name_or_path), overrides)
+
+
+def save_experiment(cfg: ExperimentConfig, path: str) -> None:
+    """Write the resolved config as YAML (next to a run's outputs)."""
+    configio.dump(cfg, path)
+
+
+__all__ = ["ConfigError", "DataConfig", "ModelConfig", "CodecConfig", "AugmentConfig", "NormalizeConfig",
+           "OptimConfig", "LossConfig", "TrainConfig", "EvalConfig", "ExperimentConfig", "list_configs",
+           "load_experiment", "save_experiment", "resolve_config_path", "CONFIG_DIR"]

@@ -1,0 +1,170 @@
+"""Evaluation protocols run on a model and a data source.
+
+=============  ================================================================
+``ccssl``      CC-SSL PCK@0.05 at heatmap level: argmax of the output map vs the
+               argmax of the bearpaw ground-truth map (drawn for joints with
+               ``y > 0``), batches of ``eval.batch_size`` (6), exact averaging.
+``uda``        the same with UDA's rule: a joint counts only when its 7x7
+               Gaussian lies entirely inside the map (use ``crop: uda`` data).
+``pck-bbox``   PCK@alpha in image pixels normalised by the longer bbox side,
+               with AUC (0-0.5) and EPE; decoded by the model's codec.
+``coco``       COCO keypoint AP/AR via pycocotools with HRNet rescoring
+               (keypoint scores > 0.2 x box score) and OKS-NMS 0.9.
+=============  ================================================================
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from evaluation import CCSSLAccumulator, evaluate_coco, oks_nms, pck, rescore
+from evaluation.coco_eval import coco_results
+from evaluation.pck import bbox_max_side, curve_auc, epe, pck_curve
+
+from ..codecs import BearpawHeatmap
+from ..keypoints import get_spec
+from .config import AugmentConfig
+from .data import TopDownDataset
+
+PROTOCOLS = ("ccssl", "uda", "pck-bbox", "coco")
+PRIMARY = {"ccssl": "mean", "uda": "mean", "pck-bbox": "mean", "coco": "AP"}
+
+
+def heatmaps_of(output) -> torch.Tensor:
+    """The evaluated heatmaps of a model output: the last stack of a hourglass list,
+    the heatmap part of a ``(heatmaps, offsets)`` pair, else the tensor itself."""
+    if isinstance(output, (list, tuple)):
+        return output[-1] if isinstance(output, list) else output[0]
+    return output
+
+
+@torch.no_grad()
+def predict(model, images: torch.Tensor, codec, spec, flip: bool = False) -> torch.Tensor:
+    """``(N, C, H, W)`` heatmaps of a batch, merged with the mirrored prediction when ``flip``."""
+    out = heatmaps_of(model(images))
+    if flip:
+        out_f = heatmaps_of(model(torch.flip(images, dims=[3])))
+        out = codec.flip_test(out, out_f, spec)
+    return out
+
+
+class _UDADraw:
+    """Bearpaw targets drawn only where the whole 7x7 window is inside the map (UDA)."""
+
+    def __init__(self, codec: BearpawHeatmap):
+        self.codec = codec
+        self.input_size, self.heatmap_size = codec.input_size, codec.heatmap_size
+
+    def encode_with_source(self, keypoints, source_keypoints):
+        """``keypoints (N, K, 3)`` in input pixels; ``source_keypoints`` the same joints in the
+        source image (the reference's "is there a label" test is ``y > 0`` there)."""
+        kp = np.asarray(keypoints, np.float64)
+        src = np.asarray(source_keypoints, np.float64)
+        mu = np.trunc(self.codec.to_heatmap(kp[..., :2]))
+        r = int(3 * self.codec.sigma)
+        w, h = self.heatmap_size
+        inside = (mu[..., 0] - r >= 0) & (mu[..., 1] - r >= 0) & (mu[..., 0] + r <= w - 1) & (mu[..., 1] + r <= h - 1)
+        draw = (src[..., 1] > 0) & inside
+        hm, wt = self.codec.encode_hm(self.codec.to_heatmap(kp[..., :2]), kp[..., 2], draw=draw)
+        return {"heatmaps": hm, "weights": wt}
+
+
+class _CCSSLDraw(_UDADraw):
+    """Bearpaw targets drawn for every joint with ``y > 0`` (LFSA ``draw_labelmap``)."""
+
+    def encode_with_source(self, keypoints, source_keypoints):
+        kp = np.asarray(keypoints, np.float64)
+        draw = np.asarray(source_keypoints)[..., 1] > 0
+        hm, wt = self.codec.encode_hm(self.codec.to_heatmap(kp[..., :2]), kp[..., 2], draw=draw)
+        return {"heatmaps": hm, "weights": wt}
+
+
+def _loader(ds, batch_size: int, workers: int) -> DataLoader:
+    return DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers, drop_last=False,
+                      persistent_workers=False)
+
+
+def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip: bool = False,
+             batch_size: int = 6, workers: int = 0, alpha: float = 0.05, progress=None,
+             warp: str = "standard") -> Dict:
+    """Run ``protocol`` (see module docstring) and return its result dict.
+
+    ``ccssl``/``uda``/``pck-bbox`` results follow :func:`evaluation.report.method_scores`
+    (fractions, ``per_joint``, ``mean``, ``groups``); ``coco`` returns the ten stats.
+    ``progress(n)`` is called after every batch with its size.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    spec = get_spec(spec)
+    model.eval()
+    none = AugmentConfig(recipe="none", warp=warp)
+    if protocol in ("ccssl", "uda"):
+        gt_codec = BearpawHeatmap(codec.input_size, codec.heatmap_size, sigma=1.0)
+        target = _CCSSLDraw(gt_codec) if protocol == "ccssl" else _UDADraw(gt_codec)
+        ds = TopDownDataset(source, spec, target, none, normalize)
+        acc = CCSSLAccumulator(spec=spec)
+        for batch in _loader(ds, batch_size, workers):
+            pred = predict(model, batch["image"].to(device), codec, spec, flip)
+            acc.update(pred.float().cpu(), batch["target"])
+            if progress:
+                progress(len(batch["index"]))
+        out = acc.result()
+        out["protocol"] = protocol
+        return out
+
+    ds = TopDownDataset(source, spec, codec, none, normalize)
+    preds, scores, idx = [], [], []
+    for batch in _loader(ds, batch_size, workers):
+        hm = predict(model, batch["image"].to(device), codec, spec, flip)
+        kp, sc = codec.decode(hm.float().cpu())
+        inv = np.stack([_invert(m) for m in batch["matrix"].numpy()])
+        preds.append(np.einsum("nij,nkj->nki", inv[:, :, :2], kp) + inv[:, None, :, 2])
+        scores.append(sc)
+        idx.extend(int(i) for i in batch["index"])
+        if progress:
+            progress(len(batch["index"]))
+    preds, scores = np.concatenate(preds), np.concatenate(scores)
+    anns = [source.annotation(i) for i in idx]
+    if protocol == "pck-bbox":
+        gt = np.stack([ds.keypoints_of(a) for a in anns])
+        vis = gt[..., 2] > 0
+        norm = bbox_max_side(np.stack([a.bbox for a in anns]))
+        out = pck(preds, gt[..., :2], vis, norm, alpha)
+        alphas = np.linspace(0, 0.5, 51)
+        curve = pck_curve(preds, gt[..., :2], vis, norm, alphas)
+        out.update({"protocol": protocol, "auc": curve_auc(alphas, curve["pck"]), "epe": epe(preds, gt[..., :2], vis),
+                    "curve": {"alphas": alphas, "pck": curve["pck"]}})
+        return out
+    return _coco(source, anns, preds, scores, spec)
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    full = np.vstack([m.astype(np.float64), [0, 0, 1]])
+    return np.linalg.inv(full)[:2]
+
+
+def _coco(source, anns, preds, scores, spec) -> Dict:
+    if not hasattr(source, "ann_file"):
+        raise ValueError("--protocol coco needs a COCO-format dataset (dataset: coco)")
+    box_scores = np.array([a.extra.get("score", 1.0) for a in anns], np.float64)
+    final = rescore(scores, box_scores, thr=0.2)
+    areas = np.array([np.prod(a.scale * 200.0) for a in anns])
+    kpts = np.concatenate([preds, scores[..., None]], axis=-1)
+    image_ids = np.array([a.image_id for a in anns])
+    keep = []
+    for img in np.unique(image_ids):
+        sel = np.nonzero(image_ids == img)[0]
+        kept = oks_nms(kpts[sel], final[sel], areas[sel], thr=0.9, sigmas=spec)
+        keep.extend(sel[kept].tolist())
+    keep = sorted(keep)
+    results = coco_results(image_ids[keep].tolist(), kpts[keep], final[keep])
+    stats = evaluate_coco(source.ann_file, results, sigmas=spec)
+    return {"protocol": "coco", "stats": dict(stats), "AP": stats["AP"], "results": results}
+
+
+def primary_metric(result: Dict, protocol: str) -> float:
+    """The single number a run is selected by (mean PCK or AP)."""
+    return float(result[PRIMARY[protocol]])

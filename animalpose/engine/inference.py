@@ -1,0 +1,78 @@
+"""Trained models back from their checkpoints, and top-down prediction on images.
+
+A kit checkpoint carries its resolved experiment config, so
+``load_trained(path)`` rebuilds the model, codec, input normalisation and
+keypoint spec it was trained with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..keypoints import KeypointSpec, get_spec
+from ..models import build_model, load_checkpoint
+from ..models.checkpoint import read_checkpoint
+from ..transforms import Normalize, affine_points, box_center_scale, get_affine_transform, warp_image
+from .config import ExperimentConfig
+from .configio import ConfigError, from_dict
+from .data import build_normalize
+from .evaluator import predict
+
+
+@dataclass
+class TrainedModel:
+    model: torch.nn.Module
+    cfg: ExperimentConfig
+    codec: object
+    normalize: Normalize
+    spec: KeypointSpec
+    device: torch.device
+    meta: dict
+
+
+def load_trained(path: str, device: torch.device, config: Optional[ExperimentConfig] = None) -> TrainedModel:
+    """Model + codec + normalisation of a kit checkpoint (``config`` for foreign checkpoints)."""
+    from .trainer import build_codec_from_config
+    state, meta = read_checkpoint(path, map_location="cpu")
+    if config is None:
+        if "config" not in meta:
+            raise ValueError(f"{path}: checkpoint has no experiment config (not written by animalpose); "
+                             "pass --config to say which model it holds")
+        try:
+            config = from_dict(ExperimentConfig, meta["config"])
+        except ConfigError as e:
+            raise ValueError(f"{path}: stored config is invalid: {e}") from None
+    spec = get_spec(config.spec)
+    model = build_model(config.model.name, spec.num_joints, **config.model.options)
+    load_checkpoint(model, state)
+    if isinstance(path, str):
+        model.checkpoint_path = path
+    model.to(device).eval()
+    return TrainedModel(model, config, build_codec_from_config(config), build_normalize(config.normalize), spec,
+                        device, meta)
+
+
+@torch.no_grad()
+def predict_boxes(tm: TrainedModel, image: np.ndarray, boxes: Sequence[Sequence[float]], flip: bool = False,
+                  padding: float = 1.25) -> np.ndarray:
+    """Keypoints ``(M, K, 3)`` (x, y, score in image pixels) for ``M`` boxes ``x1, y1, x2, y2`` of an RGB image."""
+    w_in, h_in = tm.codec.input_size
+    crops, mats = [], []
+    for box in boxes:
+        c, s = box_center_scale(box, w_in / h_in, padding)
+        m = get_affine_transform(c, s, 0, (w_in, h_in))
+        crops.append(tm.normalize(warp_image(image, m, (w_in, h_in))))
+        mats.append(m)
+    if not crops:
+        return np.zeros((0, tm.spec.num_joints, 3), np.float32)
+    hm = predict(tm.model, torch.stack(crops).to(tm.device), tm.codec, tm.spec, flip)
+    kp, sc = tm.codec.decode(hm.float().cpu())
+    out = np.zeros(kp.shape[:2] + (3,), np.float32)
+    for i, m in enumerate(mats):
+        inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
+        out[i, :, :2] = affine_points(kp[i], inv)
+    out[..., 2] = sc
+    return out

@@ -1,0 +1,256 @@
+"""Supervised top-down training loop.
+
+One :class:`Trainer` = one run folder ``out/``:
+
+* ``config.yaml`` - the resolved experiment config;
+* ``last.pt`` (every epoch) and ``best.pt`` (best validation metric), written
+  atomically, both loadable with ``torch.load(..., weights_only=True)``;
+  ``last.pt`` also holds optimiser, scheduler and RNG state for ``--resume``;
+* ``tb/`` - TensorBoard scalars (loss, lr, metric) and prediction images;
+* ``history.json`` - per-epoch loss and validation metric.
+
+Sample randomness depends only on ``(seed, epoch, index)`` and the shuffling
+order on ``(seed, epoch)``, so a resumed run finishes with the same weights as
+an uninterrupted one (deterministic mode).  Under ``torchrun`` the model is
+wrapped in DistributedDataParallel; rank 0 logs and writes files.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+
+from ..codecs import build_codec
+from ..keypoints import get_spec
+from ..models import build_model, load_checkpoint, save_checkpoint
+from . import runtime
+from .config import ExperimentConfig, save_experiment
+from .configio import to_dict
+from .data import TopDownDataset, build_normalize, build_source, seed_worker
+from .evaluator import evaluate, heatmaps_of, primary_metric
+from .losses import JointsMSELoss
+from .optim import build_optimizer, build_scheduler
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def build_model_from_config(cfg: ExperimentConfig) -> torch.nn.Module:
+    spec = get_spec(cfg.spec)
+    model = build_model(cfg.model.name, spec.num_joints, **cfg.model.options)
+    if cfg.model.pretrained:
+        load_checkpoint(model, cfg.model.pretrained)
+    return model
+
+
+def build_codec_from_config(cfg: ExperimentConfig):
+    c = cfg.codec
+    return build_codec(c.name, input_size=tuple(c.input_size), heatmap_size=tuple(c.heatmap_size), sigma=c.sigma,
+                       **c.options)
+
+
+class Trainer:
+    """Train ``cfg`` into ``out_dir``.
+
+    Args:
+        cfg: the experiment.
+        out_dir: run folder.
+        resume: continue from ``out_dir/last.pt``.
+        quiet: no progress bars.
+        log: line printer (rank 0 only).
+    """
+
+    def __init__(self, cfg: ExperimentConfig, out_dir: str, resume: bool = False, quiet: bool = False,
+                 log: Callable[[str], None] = print):
+        self.cfg, self.out_dir, self.quiet = cfg, out_dir, quiet
+        self.dist, self.device = runtime.init_distributed(cfg.train.device)
+        self.log = log if self.dist.is_main else (lambda *_: None)
+        runtime.seed_everything(cfg.train.seed, cfg.train.deterministic)
+        self.spec = get_spec(cfg.spec)
+        self.codec = build_codec_from_config(cfg)
+        self.normalize = build_normalize(cfg.normalize)
+        self.model = build_model_from_config(cfg).to(self.device)
+        self.train_source = build_source(cfg.train_data)
+        self.val_source = build_source(cfg.val_data) if cfg.val_data is not None else None
+        self.train_set = TopDownDataset(self.train_source, self.spec, self.codec, cfg.augment, self.normalize,
+                                        seed=cfg.train.seed)
+        self.loss_fn = JointsMSELoss(cfg.loss.use_target_weight, cfg.loss.joint_weights).to(self.device)
+        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        self.scheduler = build_scheduler(self.optimizer, cfg.optim)
+        self.net = self.model
+        if self.dist.enabled:
+            self.net = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.start_epoch, self.best, self.history = 0, -math.inf, []
+        self.last_val: Optional[Dict] = None   # validation result of the latest validated epoch
+        if self.dist.is_main:
+            os.makedirs(out_dir, exist_ok=True)
+            save_experiment(cfg, os.path.join(out_dir, "config.yaml"))
+        if resume:
+            self._resume()
+        self.writer = None
+        if self.dist.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(os.path.join(out_dir, "tb"))
+
+    # ------------------------------------------------------------------ state
+    @property
+    def last_path(self) -> str:
+        return os.path.join(self.out_dir, "last.pt")
+
+    @property
+    def best_path(self) -> str:
+        return os.path.join(self.out_dir, "best.pt")
+
+    def _save(self, path: str, epoch: int, full: bool) -> None:
+        extra = {"epoch": epoch, "config": to_dict(self.cfg), "best_metric": self.best,
+                 "metric": self.cfg.eval.protocol, "history": self.history}
+        if full:
+            extra.update({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                          "rng": runtime.rng_state()})
+        save_checkpoint(path, self.model, **extra)
+
+    def _resume(self) -> None:
+        if not os.path.isfile(self.last_path):
+            raise FileNotFoundError(f"--resume: no checkpoint at {self.last_path}")
+        try:
+            meta = torch.load(self.last_path, map_location=self.device, weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line message
+            raise ValueError(f"--resume: {self.last_path} is not a readable checkpoint ({type(e).__name__})") from None
+        state = meta.get("state_dict", {}) if isinstance(meta, dict) else {}
+        missing = [k for k in ("epoch", "optimizer", "scheduler", "rng") if k not in meta]
+        if missing:
+            raise ValueError(f"{self.last_path}: not a resumable checkpoint (missing {', '.join(missing)})")
+        load_checkpoint(self.model, state)
+        self.optimizer.load_state_dict(meta["optimizer"])
+        self.scheduler.load_state_dict(meta["scheduler"])
+        runtime.set_rng_state(meta["rng"])
+        self.start_epoch = int(meta["epoch"]) + 1
+        self.best = float(meta.get("best_metric", -math.inf))
+        self.history = list(meta.get("history", []))
+        self.log(f"resumed from {self.last_path} at epoch {self.start_epoch}")
+
+    # ------------------------------------------------------------------ loops
+    def _train_loader(self, epoch: int) -> DataLoader:
+        self.train_set.set_epoch(epoch)
+        t = self.cfg.train
+        if self.dist.enabled:
+            sampler = DistributedSampler(self.train_set, num_replicas=self.dist.world_size, rank=self.dist.rank,
+                                         shuffle=True, seed=t.seed, drop_last=True)
+            sampler.set_epoch(epoch)
+        else:
+            g = torch.Generator()
+            g.manual_seed(t.seed * 100003 + epoch)
+            sampler = RandomSampler(self.train_set, generator=g)
+        return DataLoader(self.train_set, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers,
+                          drop_last=len(self.train_set) >= t.batch_size * 2, worker_init_fn=seed_worker,
+                          pin_memory=self.device.type == "cuda")
+
+    def train_epoch(self, epoch: int) -> float:
+        from ..commands._progress import Steps
+        self.net.train()
+        loader = self._train_loader(epoch)
+        steps = len(loader) if self.cfg.train.max_steps_per_epoch is None else min(
+            len(loader), self.cfg.train.max_steps_per_epoch)
+        bar = Steps(f"epoch {epoch + 1}/{self.cfg.train.epochs}", steps, self.quiet or not self.dist.is_main)
+        total, n = 0.0, 0
+        for step, batch in enumerate(loader):
+            if step >= steps:
+                break
+            images = batch["image"].to(self.device, non_blocking=True)
+            target = batch["target"].to(self.device, non_blocking=True)
+            weight = batch["target_weight"].to(self.device, non_blocking=True)
+            loss = self.loss_fn(self.net(images), target, weight)
+            if not torch.isfinite(loss):
+                bar.finish()
+                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; "
+                                       f"stopped, the last good checkpoint is {self.last_path}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.cfg.train.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+            self.optimizer.step()
+            total += float(loss.item())
+            n += 1
+            if self.writer is not None:
+                self.writer.add_scalar("train/loss", float(loss.item()), epoch * steps + step)
+            bar.next(f"loss {total / n:.3g}")
+        bar.finish()
+        return runtime.all_reduce_mean(total / max(n, 1), self.dist, self.device)
+
+    def validate(self, epoch: int) -> Optional[Dict]:
+        if self.val_source is None:
+            return None
+        e = self.cfg.eval
+        res = evaluate(self.model, self.val_source, e.protocol, self.codec, self.normalize, self.spec, self.device,
+                       flip=e.flip, batch_size=e.batch_size, workers=self.cfg.train.workers, alpha=e.alpha,
+                       warp=self.cfg.augment.warp)
+        if self.writer is not None:
+            self.writer.add_scalar(f"val/{e.protocol}", primary_metric(res, e.protocol), epoch)
+            self._log_images(epoch)
+        return res
+
+    @torch.no_grad()
+    def _log_images(self, epoch: int) -> None:
+        n = min(self.cfg.train.log_images, len(self.val_source))
+        if n <= 0:
+            return
+        from ..visualize import draw_pose
+        none_cfg = type(self.cfg.augment)(recipe="none", warp=self.cfg.augment.warp)
+        ds = TopDownDataset(self.val_source, self.spec, self.codec, none_cfg, self.normalize)
+        items = [ds[i] for i in range(n)]
+        images = torch.stack([it["image"] for it in items]).to(self.device)
+        self.model.eval()
+        kp, sc = self.codec.decode(heatmaps_of(self.model(images)).float().cpu())
+        pics = []
+        for it, k, s in zip(items, kp, sc):
+            img = self.normalize.denormalize(it["image"])
+            pics.append(draw_pose(img, np.concatenate([k, (s > 0.1)[:, None]], 1), self.spec))
+        self.writer.add_images("val/predictions", np.stack(pics), epoch, dataformats="NHWC")
+
+    def fit(self) -> Dict:
+        """Train for the configured epochs; returns ``{"best", "last_epoch", "history"}``."""
+        cfg = self.cfg
+        for epoch in range(self.start_epoch, cfg.train.epochs):
+            t0 = time.time()
+            loss = self.train_epoch(epoch)
+            self.scheduler.step()
+            record = {"epoch": epoch + 1, "loss": loss, "lr": self.optimizer.param_groups[0]["lr"],
+                      "seconds": round(time.time() - t0, 2)}
+            val = None
+            if cfg.train.val_every and ((epoch + 1) % cfg.train.val_every == 0 or epoch + 1 == cfg.train.epochs):
+                if self.dist.is_main:
+                    val = self.validate(epoch)
+                runtime.barrier(self.dist)
+            if val is not None:
+                self.last_val = val
+                metric = primary_metric(val, cfg.eval.protocol)
+                record[cfg.eval.protocol] = metric
+                if metric > self.best:
+                    self.best = metric
+                    self._save(self.best_path, epoch, full=False)
+            self.history.append(record)
+            if self.writer is not None:
+                self.writer.add_scalar("train/epoch_loss", loss, epoch)
+                self.writer.add_scalar("train/lr", record["lr"], epoch)
+            if self.dist.is_main:
+                self._save(self.last_path, epoch, full=True)
+                with open(os.path.join(self.out_dir, "history.json"), "w") as f:
+                    json.dump(self.history, f, indent=1)
+            msg = f"epoch {epoch + 1}/{cfg.train.epochs}  loss {loss:.4g}  lr {record['lr']:.3g}"
+            if val is not None:
+                msg += f"  {cfg.eval.protocol} {100 * record[cfg.eval.protocol]:.2f}"
+            self.log(msg)
+            runtime.barrier(self.dist)
+        if self.dist.is_main and not os.path.isfile(self.best_path) and os.path.isfile(self.last_path):
+            self._save(self.best_path, cfg.train.epochs - 1, full=False)   # no validation: best = last
+        if self.writer is not None:
+            self.writer.close()
+        return {"best": self.best, "last_epoch": cfg.train.epochs, "history": self.history}
