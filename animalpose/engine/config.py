@@ -118,6 +118,31 @@ class EvalConfig:
 
 
 @dataclass
+class CCSSLConfig:
+    """CC-SSL adaptation (``animalpose adapt --method ccssl``); see :mod:`ccssl`."""
+
+    target_data: DataConfig = field(default_factory=lambda: DataConfig(dataset="tigdog", split="train"))
+    target_augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(recipe="bearpaw"))
+    gamma: float = 10.0                   # loss = source + gamma * target
+    label_every: int = 10                 # regenerate pseudo-labels every N epochs
+    num_transforms: int = 5               # equivariance: identity + N-1 random scale/rotation re-crops
+    scale_factor: float = 0.25
+    rot_factor: float = 30.0
+    equivariance: bool = True             # False: identity view only
+    flip: bool = False                    # add flipped views to the average (UDA's variant)
+    invariance: int = 0                   # photometric views added to the average
+    invariance_reject: Optional[float] = None   # drop joints whose photometric views move > this (input px)
+    temporal: bool = True                 # Lucas-Kanade propagation from the previous frame
+    respect_shots: bool = True            # False: previous sample in loader order (reference)
+    decay: float = 0.9
+    max_flow: float = 15.0
+    curriculum_start: int = 10            # p = max(floor, 1 - rate * (epoch + start))
+    curriculum_rate: float = 0.02
+    curriculum_floor: float = 0.2
+    finetune_epochs: int = 0              # CC-SSL-R: fine-tune on real labels afterwards
+
+
+@dataclass
 class ExperimentConfig:
     name: str = "experiment"
     description: str = ""
@@ -132,6 +157,7 @@ class ExperimentConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    ccssl: Optional[CCSSLConfig] = None
 
 
 def list_configs() -> List[str]:
@@ -163,5 +189,5 @@ def save_experiment(cfg: ExperimentConfig, path: str) -> None:
 
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "CodecConfig", "AugmentConfig", "NormalizeConfig",
-           "OptimConfig", "LossConfig", "TrainConfig", "EvalConfig", "ExperimentConfig", "list_configs",
+           "OptimConfig", "LossConfig", "TrainConfig", "EvalConfig", "CCSSLConfig", "ExperimentConfig", "list_configs",
            "load_experiment", "save_experiment", "resolve_config_path", "CONFIG_DIR"]

@@ -1,0 +1,70 @@
+"""``animalpose adapt``: domain adaptation of a source-pretrained checkpoint."""
+from __future__ import annotations
+
+import os
+
+from ..engine.config import list_configs, load_experiment
+from ._common import add_runtime_options, runtime_overrides
+
+METHODS = ("ccssl",)
+
+
+def register(sub, formatter):
+    p = sub.add_parser(
+        "adapt", formatter_class=formatter, help="adapt a source-pretrained model to the target domain (CC-SSL)",
+        description="Adapt a checkpoint trained on the source domain to unlabelled target data. ccssl: "
+                    "consistency-constrained pseudo-labelling (Mu et al. 2020): every ccssl.label_every epochs the "
+                    "model labels the target training set (equivariance over re-crops, optional invariance and "
+                    "flip views, Lucas-Kanade temporal consistency within each shot), a confidence curriculum "
+                    "keeps the confident joints, and training minimises source loss + gamma * target loss. Writes "
+                    "the run folder like `pretrain` plus OUT/ssl_labels/round_EEE.npz. Packaged configs: "
+                    + ", ".join(list_configs()) + ".")
+    p.add_argument("--method", choices=METHODS, default="ccssl", help="adaptation method")
+    p.add_argument("--source", required=False, default=None,
+                   help="source-pretrained checkpoint to start from (not needed with --resume)")
+    p.add_argument("--config", required=True, help="config name or YAML path with a `ccssl` section")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value (repeatable), e.g. --set ccssl.gamma=5")
+    p.add_argument("--no-equivariance", action="store_true", help="ablation: identity view only")
+    p.add_argument("--no-temporal", action="store_true", help="ablation: no optical-flow propagation")
+    p.add_argument("--invariance", type=int, default=None, help="photometric views added to the average")
+    p.add_argument("--flip", action="store_true", help="add mirrored views to the pseudo-label average")
+    p.add_argument("--reference-shots", action="store_true",
+                   help="propagate from the previous sample even across shot boundaries (the reference code)")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/last.pt")
+    add_runtime_options(p, "runs/adapt")
+    return p
+
+
+def ablation_overrides(args) -> list:
+    out = []
+    if args.no_equivariance:
+        out.append("ccssl.equivariance=false")
+    if args.no_temporal:
+        out.append("ccssl.temporal=false")
+    if args.invariance is not None:
+        if args.invariance < 0:
+            raise ValueError(f"--invariance must be >= 0, got {args.invariance}")
+        out.append(f"ccssl.invariance={args.invariance}")
+    if args.flip:
+        out.append("ccssl.flip=true")
+    if args.reference_shots:
+        out.append("ccssl.respect_shots=false")
+    return out
+
+
+def run(args) -> int:
+    from ccssl.trainer import CCSSLTrainer
+    if not args.resume:
+        if args.source is None:
+            raise ValueError("--source CKPT is required (the source-pretrained checkpoint) unless --resume")
+        if not os.path.isfile(args.source):
+            raise FileNotFoundError(f"--source: checkpoint not found: {args.source}")
+    cfg = load_experiment(args.config, list(args.overrides) + ablation_overrides(args) + runtime_overrides(args))
+    trainer = CCSSLTrainer(cfg, args.out, source_checkpoint=args.source, resume=args.resume, quiet=args.quiet)
+    result = trainer.fit()
+    if trainer.dist.is_main:
+        best = result["best"]
+        line = f"best {cfg.eval.protocol} {100 * best:.2f}" if best > float("-inf") else "no validation set"
+        print(f"done: {line}; checkpoints in {args.out}/best.pt and last.pt, labels in {args.out}/ssl_labels/")
+    return 0

@@ -1,0 +1,141 @@
+"""CC-SSL joint training: source batches with labels + target batches with pseudo-labels.
+
+Every ``label_every`` epochs the current model labels the target training set
+(:func:`ccssl.pseudo_labels.generate`), the curriculum keeps the confident
+joints, and the labels are saved to ``OUT/ssl_labels/round_EEE.npz``.  Each
+step then zips one source batch (the config's ``augment``, CC-SSL's strong
+recipe without flip) with one target batch (``ccssl.target_augment``, bearpaw)
+and minimises ``L_src + gamma * L_trg``.  Pseudo-labels are mapped back to
+the source image, so target crops keep their real context (the reference
+re-crops its saved 256-pixel crop instead).  Resuming reloads the labels of
+the current round.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Callable, Optional
+
+import torch
+from torch.utils.data import DataLoader, RandomSampler
+
+from animalpose.engine.config import ExperimentConfig
+from animalpose.engine.data import TopDownDataset, build_source, seed_worker
+from animalpose.engine.trainer import Trainer, TrainingDiverged
+from animalpose.models import load_checkpoint
+
+from .pseudo_labels import PseudoLabels, apply_curriculum, generate
+
+
+class PseudoLabeledSource:
+    """A target loader whose keypoints are replaced by pseudo-labels (``v`` = curriculum weight)."""
+
+    def __init__(self, source, labels: PseudoLabels, spec_name: str):
+        if len(source) != len(labels.keypoints):
+            raise ValueError(f"{len(labels.keypoints)} pseudo-labels for {len(source)} target instances")
+        self.source, self.spec = source, spec_name
+        self.keypoints = labels.image_keypoints()
+
+    def __len__(self):
+        return len(self.source)
+
+    def annotation(self, i):
+        return replace(self.source.annotation(i), keypoints=self.keypoints[i].copy(), spec=self.spec)
+
+    def __getitem__(self, i):
+        return replace(self.source[i], keypoints=self.keypoints[i].copy(), spec=self.spec)
+
+
+class CCSSLTrainer(Trainer):
+    """:class:`~animalpose.engine.trainer.Trainer` with CC-SSL rounds (needs ``cfg.ccssl``).
+
+    Args:
+        source_checkpoint: the source-pretrained weights to adapt (ignored when resuming).
+    """
+
+    def __init__(self, cfg: ExperimentConfig, out_dir: str, source_checkpoint: Optional[str] = None,
+                 resume: bool = False, quiet: bool = False, log: Callable[[str], None] = print):
+        if cfg.ccssl is None:
+            raise ValueError("the config has no `ccssl` section (see animalpose/configs/ccssl_adapt_*.yaml)")
+        super().__init__(cfg, out_dir, resume=resume, quiet=quiet, log=log)
+        if not resume and source_checkpoint:
+            load_checkpoint(self.model, source_checkpoint)
+        self.ssl = cfg.ccssl
+        self.target_source = build_source(self.ssl.target_data)
+        self.labels: Optional[PseudoLabels] = None
+        self.label_dir = os.path.join(out_dir, "ssl_labels")
+        self.label_history = []
+
+    def _round_path(self, epoch: int) -> str:
+        return os.path.join(self.label_dir, f"round_{epoch:03d}.npz")
+
+    def refresh_labels(self, epoch: int) -> PseudoLabels:
+        """Labels of the round that covers ``epoch`` (generated, or reloaded when resuming)."""
+        round_epoch = epoch - epoch % self.ssl.label_every
+        path = self._round_path(round_epoch)
+        if os.path.isfile(path) and (self.labels is None or self.labels.epoch != round_epoch):
+            self.labels = PseudoLabels.load(path)
+            return self.labels
+        if self.labels is not None and self.labels.epoch == round_epoch:
+            return self.labels
+        from animalpose.commands._progress import Steps
+        bar = Steps(f"pseudo-labels (epoch {epoch + 1})", len(self.target_source), self.quiet or not self.dist.is_main)
+        labels = generate(self.model, self.target_source, self.spec, self.codec, self.normalize, self.device,
+                          self.ssl, seed=self.cfg.train.seed * 1000 + round_epoch,
+                          progress=lambda n: [bar.next() for _ in range(n)])
+        bar.finish()
+        apply_curriculum(labels, round_epoch, self.ssl)
+        if self.dist.is_main:
+            os.makedirs(self.label_dir, exist_ok=True)
+            labels.save(path)
+        kept = float(labels.weights.mean())
+        self.log(f"pseudo-labels for epoch {round_epoch + 1}: threshold {labels.threshold:.3f}, kept {100 * kept:.0f}% "
+                 f"of joints, {int(labels.replaced.sum())} replaced by optical flow")
+        self.labels = labels
+        return labels
+
+    def _target_loader(self, epoch: int) -> DataLoader:
+        labels = self.refresh_labels(epoch)
+        ds = TopDownDataset(PseudoLabeledSource(self.target_source, labels, self.spec.name), self.spec, self.codec,
+                            self.ssl.target_augment, self.normalize, seed=self.cfg.train.seed + 7919)
+        ds.set_epoch(epoch)
+        g = torch.Generator()
+        g.manual_seed(self.cfg.train.seed * 100003 + epoch + 1)
+        t = self.cfg.train
+        return DataLoader(ds, batch_size=t.batch_size, sampler=RandomSampler(ds, generator=g), num_workers=t.workers,
+                          drop_last=len(ds) >= 2 * t.batch_size, worker_init_fn=seed_worker)
+
+    def train_epoch(self, epoch: int) -> float:
+        from animalpose.commands._progress import Steps
+        target_loader = self._target_loader(epoch)
+        self.net.train()
+        source_loader = self._train_loader(epoch)
+        steps = min(len(source_loader), len(target_loader))
+        if self.cfg.train.max_steps_per_epoch is not None:
+            steps = min(steps, self.cfg.train.max_steps_per_epoch)
+        bar = Steps(f"adapt {epoch + 1}/{self.cfg.train.epochs}", steps, self.quiet or not self.dist.is_main)
+        total, n = 0.0, 0
+        for step, (src, trg) in enumerate(zip(source_loader, target_loader)):
+            if step >= steps:
+                break
+            loss_src = self.loss_fn(self.net(src["image"].to(self.device)), src["target"].to(self.device),
+                                    src["target_weight"].to(self.device))
+            loss_trg = self.loss_fn(self.net(trg["image"].to(self.device)), trg["target"].to(self.device),
+                                    trg["target_weight"].to(self.device))
+            loss = loss_src + self.ssl.gamma * loss_trg
+            if not torch.isfinite(loss):
+                bar.finish()
+                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; "
+                                       f"stopped, the last good checkpoint is {self.last_path}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += float(loss.item())
+            n += 1
+            if self.writer is not None:
+                it = epoch * steps + step
+                self.writer.add_scalar("train/loss_source", float(loss_src.item()), it)
+                self.writer.add_scalar("train/loss_target", float(loss_trg.item()), it)
+            bar.next(f"loss {total / n:.3g}")
+        bar.finish()
+        return total / max(n, 1)
