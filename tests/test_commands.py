@@ -108,3 +108,17 @@ def test_clear_errors(trained, tmp_path, capsys):
         assert main(["pretrain", "--config", "demo_synthetic", "--device", "cuda", "--quiet",
                      "--set", f"train_data.root={root}", "--out", str(tmp_path / "y")]) == 1
         assert "CUDA is not available" in _err(capsys)[0]
+
+
+def test_evaluate_compares_several_checkpoints_in_one_report(trained, tmp_path):
+    root, out = trained
+    ck = os.path.join(out, "best.pt")
+    assert main(["evaluate", "--checkpoint", ck, "--checkpoint", os.path.join(out, "last.pt"), "--name", "a",
+                 "--name", "b", "--out", str(tmp_path), "--quiet"]) == 0
+    doc = json.loads((tmp_path / "pck.json").read_text())
+    assert list(doc["methods"]) == ["a", "b"]
+    # best.pt and last.pt of a one-epoch run hold the same weights: identical rows
+    assert doc["methods"]["a"]["per_joint"] == doc["methods"]["b"]["per_joint"]
+    csv_rows = (tmp_path / "pck.csv").read_text().strip().splitlines()
+    assert len(csv_rows) == 3 and csv_rows[1].startswith("a,") and csv_rows[2].startswith("b,")
+    assert main(["evaluate", "--checkpoint", ck, "--checkpoint", ck, "--name", "only_one", "--quiet"]) == 1

@@ -20,7 +20,9 @@ def register(sub, formatter):
                     "rescoring and OKS-NMS). Writes OUT/<stem>.md, .csv, .json and .png (per joint and per group) "
                     "or, for coco, OUT/coco_stats.json and OUT/keypoint_results.json; prints the table. Data "
                     "options default to the validation set stored in the checkpoint's config.")
-    p.add_argument("--checkpoint", required=True, help="checkpoint written by animalpose (best.pt / last.pt)")
+    p.add_argument("--checkpoint", required=True, action="append",
+                   help="checkpoint written by animalpose (best.pt / last.pt); repeat it to compare several "
+                        "models in one report (same data, protocol and spec)")
     p.add_argument("--data", default=None, help="dataset root (the `animalpose generate` layout or a real download)")
     p.add_argument("--dataset", choices=DATASETS, default=None, help="dataset format")
     p.add_argument("--animal", default=None, help="species (synthetic_animal, tigdog)")
@@ -32,7 +34,8 @@ def register(sub, formatter):
     p.add_argument("--batch-size", type=int, default=None,
                    help="evaluation batch size (the CC-SSL mean depends on it; reference 6)")
     p.add_argument("--alpha", type=float, default=None, help="pck-bbox threshold (fraction of the longer bbox side)")
-    p.add_argument("--name", default=None, help="method name in the report (default: the config name)")
+    p.add_argument("--name", action="append", default=None,
+                   help="method name in the report, one per --checkpoint (default: the config names)")
     p.add_argument("--stem", default="pck", help="file name stem of the report files")
     add_runtime_options(p, "runs/evaluate", seed=False)
     return p
@@ -45,38 +48,53 @@ def run(args) -> int:
     from ..engine.inference import load_trained
     from ..engine.runtime import resolve_device
 
+    names = args.name or []
+    if names and len(names) != len(args.checkpoint):
+        raise ValueError(f"--name given {len(names)} times for {len(args.checkpoint)} --checkpoint values")
     device = resolve_device(args.device)
-    tm = load_trained(args.checkpoint, device)
-    cfg = tm.cfg
-    data = cfg.val_data or cfg.train_data
-    changes = {k: v for k, v in (("root", args.data), ("dataset", args.dataset), ("animal", args.animal),
-                                 ("split", args.split), ("crop", args.crop), ("categories", args.categories))
-               if v is not None}
-    data = dataclasses.replace(data, **changes)
-    protocol = args.protocol or cfg.eval.protocol
-    batch = args.batch_size or cfg.eval.batch_size
-    if batch < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {batch}")
-    source = build_source(data)
-    bar = Steps(f"evaluate {protocol}", len(source), args.quiet)
-    try:
-        result = evaluate(tm.model, source, protocol, tm.codec, tm.normalize, tm.spec, device, flip=args.flip,
-                          batch_size=batch, workers=args.workers or 0,
-                          alpha=args.alpha if args.alpha is not None else cfg.eval.alpha,
-                          progress=lambda n: [bar.next() for _ in range(n)], warp=cfg.augment.warp)
-    finally:
-        bar.finish()
+    results, spec, protocol = {}, None, None
+    for k, ckpt in enumerate(args.checkpoint):
+        tm = load_trained(ckpt, device)
+        cfg = tm.cfg
+        if spec is not None and tm.spec.name != spec.name:
+            raise ValueError(f"{ckpt}: spec {tm.spec.name} differs from the first checkpoint's {spec.name}")
+        spec = tm.spec
+        data = cfg.val_data or cfg.train_data
+        changes = {key: v for key, v in (("root", args.data), ("dataset", args.dataset), ("animal", args.animal),
+                                         ("split", args.split), ("crop", args.crop),
+                                         ("categories", args.categories)) if v is not None}
+        data = dataclasses.replace(data, **changes)
+        protocol = args.protocol or cfg.eval.protocol
+        batch = args.batch_size or cfg.eval.batch_size
+        if batch < 1:
+            raise ValueError(f"--batch-size must be >= 1, got {batch}")
+        source = build_source(data)
+        bar = Steps(f"evaluate {protocol}", len(source), args.quiet)
+        try:
+            result = evaluate(tm.model, source, protocol, tm.codec, tm.normalize, tm.spec, device, flip=args.flip,
+                              batch_size=batch, workers=args.workers or 0,
+                              alpha=args.alpha if args.alpha is not None else cfg.eval.alpha,
+                              progress=lambda n: [bar.next() for _ in range(n)], warp=cfg.augment.warp)
+        finally:
+            bar.finish()
+        name = names[k] if names else cfg.name
+        if name in results:
+            name = f"{name}_{k + 1}"
+        results[name] = result
     os.makedirs(args.out, exist_ok=True)
-    name = args.name or cfg.name
     if protocol == "coco":
         from evaluation import write_results_json
-        write_results_json(os.path.join(args.out, "keypoint_results.json"), result["results"])
+        for name, result in results.items():
+            suffix = "" if len(results) == 1 else f"_{name}"
+            write_results_json(os.path.join(args.out, f"keypoint_results{suffix}.json"), result["results"])
         with open(os.path.join(args.out, "coco_stats.json"), "w") as f:
-            json.dump({name: result["stats"]}, f, indent=1)
-        for k, v in result["stats"].items():
-            print(f"{k:8s} {v:.3f}")
+            json.dump({n: r["stats"] for n, r in results.items()}, f, indent=1)
+        for name, result in results.items():
+            print(name)
+            for key, v in result["stats"].items():
+                print(f"  {key:8s} {v:.3f}")
         return 0
-    paths = write_report(args.out, {name: result}, tm.spec, stem=args.stem)
-    print(format_table({name: result}, tm.spec, per_joint=True))
+    paths = write_report(args.out, results, spec, stem=args.stem)
+    print(format_table(results, spec, per_joint=True))
     print("wrote " + ", ".join(sorted(paths.values())))
     return 0
