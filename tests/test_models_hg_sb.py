@@ -244,3 +244,8 @@ def test_pretrained_backbone_loads_imagenet_layout(tmp_path):
     torch.save(broken, path)
     with pytest.raises(CheckpointMismatchError, match="layer4.2"):
         build_model("simplebaseline_res50", 17, pretrained_backbone=str(path))
+
+
+def test_unknown_model_option_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"model 'hourglass': .*'stack'.*options: stacks, blocks, features"):
+        build_model("hourglass", 18, stack=2)

@@ -5,6 +5,7 @@ Each architecture family module registers its variants with
 """
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Dict, List
 
 import torch.nn as nn
@@ -31,4 +32,10 @@ def build_model(name: str, num_joints: int, **options) -> nn.Module:
     """Build the registered model ``name`` predicting ``num_joints`` keypoints."""
     if name not in _MODELS:
         raise KeyError(f"unknown model {name!r}; choose from {', '.join(list_models())}")
-    return _MODELS[name](num_joints, **options)
+    fn = _MODELS[name]
+    try:
+        inspect.signature(fn).bind(num_joints, **options)
+    except TypeError as e:
+        allowed = [p for p in inspect.signature(fn).parameters if p != "num_joints"]
+        raise ValueError(f"model {name!r}: {e} (options: {', '.join(allowed) or 'none'})") from None
+    return fn(num_joints, **options)
