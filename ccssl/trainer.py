@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from animalpose.engine.config import ExperimentConfig
 from animalpose.engine.data import TopDownDataset, build_source, seed_worker
-from animalpose.engine.trainer import Trainer, TrainingDiverged
+from animalpose.engine.trainer import Trainer
 from animalpose.models import load_checkpoint
 
 from .pseudo_labels import PseudoLabels, apply_curriculum, generate
@@ -123,13 +123,7 @@ class CCSSLTrainer(Trainer):
             loss_trg = self.loss_fn(self.net(trg["image"].to(self.device)), trg["target"].to(self.device),
                                     trg["target_weight"].to(self.device))
             loss = loss_src + self.ssl.gamma * loss_trg
-            if not torch.isfinite(loss):
-                bar.finish()
-                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; "
-                                       f"stopped, the last good checkpoint is {self.last_path}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            self.optimizer_step(loss, epoch, step, bar)
             total += float(loss.item())
             n += 1
             if self.writer is not None:

@@ -26,3 +26,12 @@ def runtime_overrides(args) -> list:
             raise ValueError(f"--workers must be >= 0, got {args.workers}")
         out.append(f"train.workers={args.workers}")
     return out
+
+
+def print_done(trainer, result, cfg, out: str, extra: str = "") -> None:
+    """The closing line of a training command (rank 0 only)."""
+    if not trainer.dist.is_main:
+        return
+    best = result["best"]
+    line = f"best {cfg.eval.protocol} {100 * best:.2f}" if best > float("-inf") else "no validation set"
+    print(f"done: {line}; checkpoints in {out}/best.pt and last.pt{extra}")

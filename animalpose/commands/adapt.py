@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from ..engine.config import list_configs, load_experiment
-from ._common import add_runtime_options, runtime_overrides
+from ._common import add_runtime_options, print_done, runtime_overrides
 
 METHODS = ("ccssl",)
 
@@ -63,8 +63,5 @@ def run(args) -> int:
     cfg = load_experiment(args.config, list(args.overrides) + ablation_overrides(args) + runtime_overrides(args))
     trainer = CCSSLTrainer(cfg, args.out, source_checkpoint=args.source, resume=args.resume, quiet=args.quiet)
     result = trainer.fit()
-    if trainer.dist.is_main:
-        best = result["best"]
-        line = f"best {cfg.eval.protocol} {100 * best:.2f}" if best > float("-inf") else "no validation set"
-        print(f"done: {line}; checkpoints in {args.out}/best.pt and last.pt, labels in {args.out}/ssl_labels/")
+    print_done(trainer, result, cfg, args.out, f", labels in {args.out}/ssl_labels/")
     return 0

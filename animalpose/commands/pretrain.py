@@ -1,10 +1,9 @@
 """``animalpose pretrain``: supervised training of a registered model on a source dataset."""
 from __future__ import annotations
 
-import os
 
 from ..engine.config import list_configs, load_experiment
-from ._common import add_runtime_options, runtime_overrides
+from ._common import add_runtime_options, print_done, runtime_overrides
 
 
 def register(sub, formatter):
@@ -28,8 +27,5 @@ def run(args) -> int:
     cfg = load_experiment(args.config, list(args.overrides) + runtime_overrides(args))
     trainer = Trainer(cfg, args.out, resume=args.resume, quiet=args.quiet)
     result = trainer.fit()
-    if trainer.dist.is_main:
-        best = result["best"]
-        line = f"best {cfg.eval.protocol} {100 * best:.2f}" if best > float("-inf") else "no validation set"
-        print(f"done: {line}; checkpoints in {os.path.join(args.out, 'best.pt')} and last.pt")
+    print_done(trainer, result, cfg, args.out)
     return 0

@@ -153,6 +153,19 @@ class Trainer:
                           drop_last=len(self.train_set) >= t.batch_size * 2, worker_init_fn=seed_worker,
                           pin_memory=self.device.type == "cuda")
 
+    def optimizer_step(self, loss: torch.Tensor, epoch: int, step: int, bar=None) -> None:
+        """Backward + optimiser step; a NaN/inf loss stops the run (the last checkpoint stays as it was)."""
+        if not torch.isfinite(loss):
+            if bar is not None:
+                bar.finish()
+            raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; "
+                                   f"stopped, the last good checkpoint is {self.last_path}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.train.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+        self.optimizer.step()
+
     def train_epoch(self, epoch: int) -> float:
         from ..commands._progress import Steps
         self.net.train()
@@ -168,15 +181,7 @@ class Trainer:
             target = batch["target"].to(self.device, non_blocking=True)
             weight = batch["target_weight"].to(self.device, non_blocking=True)
             loss = self.loss_fn(self.net(images), target, weight)
-            if not torch.isfinite(loss):
-                bar.finish()
-                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; "
-                                       f"stopped, the last good checkpoint is {self.last_path}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.cfg.train.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
-            self.optimizer.step()
+            self.optimizer_step(loss, epoch, step, bar)
             total += float(loss.item())
             n += 1
             if self.writer is not None:
