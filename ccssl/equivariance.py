@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from animalpose.transforms.affine import PIXEL_STD, get_affine_transform
+from animalpose.transforms.affine import PIXEL_STD, get_affine_transform, invert_affine
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -61,17 +61,6 @@ def to_heatmap_matrix(matrix: ArrayLike, input_size: Sequence[int], heatmap_size
     m = np.asarray(matrix, np.float64)
     lin = m[..., :2] * k[:, None] / k[None, :]
     return np.concatenate([lin, m[..., 2:] * k[:, None]], -1)
-
-
-def invert_affine(matrices: ArrayLike):
-    """Inverse of ``(..., 2, 3)`` affine matrices (numpy or torch, type kept)."""
-    if isinstance(matrices, torch.Tensor):
-        a, t = matrices[..., :2], matrices[..., 2:]
-        ai = torch.linalg.inv(a)
-        return torch.cat([ai, -ai @ t], -1)
-    m = np.asarray(matrices, np.float64)
-    ai = np.linalg.inv(m[..., :2])
-    return np.concatenate([ai, -ai @ m[..., 2:]], -1)
 
 
 def warp(maps: torch.Tensor, matrices: ArrayLike, out_size: Sequence[int]) -> torch.Tensor:

@@ -27,7 +27,7 @@ import torch
 
 from animalpose.engine.config import CCSSLConfig
 from animalpose.engine.evaluator import heatmaps_of
-from animalpose.transforms import TopDownAugment, warp_image
+from animalpose.transforms import TopDownAugment, affine_points, invert_affine, warp_image
 from animalpose.transforms.photometric import apply_seeded, gaussian_blur, gaussian_noise, LinearContrast
 
 from .curriculum import curriculum_weights
@@ -55,9 +55,7 @@ class PseudoLabels:
 
     def image_keypoints(self) -> np.ndarray:
         """``(N, K, 3)`` keypoints in source-image pixels with the curriculum weight as ``v``."""
-        full = np.concatenate([self.matrices, np.tile([[[0.0, 0.0, 1.0]]], (len(self.matrices), 1, 1))], 1)
-        inv = np.linalg.inv(full)[:, :2]
-        xy = np.einsum("nij,nkj->nki", inv[:, :, :2], self.keypoints) + inv[:, None, :, 2]
+        xy = affine_points(self.keypoints, invert_affine(self.matrices))
         return np.concatenate([xy, self.weights[..., None]], -1).astype(np.float32)
 
     def save(self, path: str) -> str:

@@ -80,3 +80,18 @@ def test_box_center_scale_pads_to_aspect(box, aspect, c, s):
     cc, ss = box_center_scale(box, aspect)
     np.testing.assert_allclose(cc, c, rtol=1e-6)
     np.testing.assert_allclose(ss, s, rtol=1e-6)
+
+
+def test_batched_affine_points_and_inverse():
+    from animalpose.transforms import invert_affine
+    rng = np.random.default_rng(4)
+    mats = np.stack([get_affine_transform(rng.uniform(50, 150, 2), rng.uniform(0.5, 1.5, 2), rng.uniform(-60, 60),
+                                          (96, 128)) for _ in range(5)])
+    pts = rng.uniform(0, 200, (5, 7, 2))
+    batched = affine_points(pts, mats)
+    one_by_one = np.stack([affine_points(pts[i], mats[i]) for i in range(5)])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-9)
+    inv = invert_affine(mats)
+    np.testing.assert_allclose(affine_points(batched, inv), pts, atol=1e-8)
+    # the inverse is the one cv2 computes
+    np.testing.assert_allclose(inv[2], cv2.invertAffineTransform(mats[2]), atol=1e-9)

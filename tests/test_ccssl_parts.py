@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from animalpose.transforms import affine_points
+from animalpose.transforms import affine_points, invert_affine
 from ccssl.curriculum import confidence_threshold, curriculum_weights, quantile_p
-from ccssl.equivariance import (invert_affine, recrop_matrix, sample_transforms, to_heatmap_matrix, warp,
-                                warp_back)
+from ccssl.equivariance import recrop_matrix, sample_transforms, to_heatmap_matrix, warp, warp_back
 from ccssl.temporal import LK_PARAMS, lk_flow, same_shot_pairs, temporal_refine
 
 IN, HM = (128, 128), (32, 32)

@@ -26,6 +26,7 @@ from evaluation.pck import bbox_max_side, curve_auc, epe, pck_curve
 
 from ..codecs import BearpawHeatmap
 from ..keypoints import get_spec
+from ..transforms import affine_points, invert_affine
 from .config import AugmentConfig
 from .data import TopDownDataset
 
@@ -120,8 +121,7 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
     for batch in _loader(ds, batch_size, workers):
         hm = predict(model, batch["image"].to(device), codec, spec, flip)
         kp, sc = codec.decode(hm.float().cpu())
-        inv = np.stack([_invert(m) for m in batch["matrix"].numpy()])
-        preds.append(np.einsum("nij,nkj->nki", inv[:, :, :2], kp) + inv[:, None, :, 2])
+        preds.append(affine_points(kp, invert_affine(batch["matrix"].numpy())))
         scores.append(sc)
         idx.extend(int(i) for i in batch["index"])
         if progress:
@@ -139,11 +139,6 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
                     "curve": {"alphas": alphas, "pck": curve["pck"]}})
         return out
     return _coco(source, anns, preds, scores, spec)
-
-
-def _invert(m: np.ndarray) -> np.ndarray:
-    full = np.vstack([m.astype(np.float64), [0, 0, 1]])
-    return np.linalg.inv(full)[:2]
 
 
 def _coco(source, anns, preds, scores, spec) -> Dict:

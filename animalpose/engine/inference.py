@@ -15,7 +15,7 @@ import torch
 from ..keypoints import KeypointSpec, get_spec
 from ..models import build_model, load_checkpoint
 from ..models.checkpoint import read_checkpoint
-from ..transforms import Normalize, affine_points, box_center_scale, get_affine_transform, warp_image
+from ..transforms import Normalize, affine_points, box_center_scale, get_affine_transform, invert_affine, warp_image
 from .config import ExperimentConfig
 from .configio import ConfigError, from_dict
 from .data import build_normalize
@@ -71,8 +71,6 @@ def predict_boxes(tm: TrainedModel, image: np.ndarray, boxes: Sequence[Sequence[
     hm = predict(tm.model, torch.stack(crops).to(tm.device), tm.codec, tm.spec, flip)
     kp, sc = tm.codec.decode(hm.float().cpu())
     out = np.zeros(kp.shape[:2] + (3,), np.float32)
-    for i, m in enumerate(mats):
-        inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
-        out[i, :, :2] = affine_points(kp[i], inv)
+    out[..., :2] = affine_points(kp, invert_affine(np.stack(mats)))
     out[..., 2] = sc
     return out

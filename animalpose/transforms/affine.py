@@ -82,9 +82,25 @@ def get_udp_warp_matrix(center, scale, rot: float, output_size: Sequence[int]) -
 
 
 def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Apply a ``2x3`` matrix to ``(..., 2)`` points (vectorised)."""
+    """Apply a ``2x3`` matrix to ``(..., 2)`` points, or ``(N, 2, 3)`` matrices to
+    ``(N, K, 2)`` points (one matrix per row), vectorised."""
     pts = np.asarray(points, np.float64)
-    return pts @ matrix[:, :2].T + matrix[:, 2]
+    m = np.asarray(matrix, np.float64)
+    if m.ndim == 3:
+        return pts @ np.swapaxes(m[:, :, :2], 1, 2) + m[:, None, :, 2]
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def invert_affine(matrices):
+    """Inverse of ``(..., 2, 3)`` affine matrices (NumPy float64, or torch with its dtype kept)."""
+    if hasattr(matrices, "detach"):  # torch.Tensor
+        import torch
+        a, t = matrices[..., :2], matrices[..., 2:]
+        ai = torch.linalg.inv(a)
+        return torch.cat([ai, -ai @ t], -1)
+    m = np.asarray(matrices, np.float64)
+    ai = np.linalg.inv(m[..., :2])
+    return np.concatenate([ai, -ai @ m[..., 2:]], -1)
 
 
 def warp_image(image: np.ndarray, matrix: np.ndarray, output_size: Sequence[int],
