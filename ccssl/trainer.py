@@ -64,7 +64,6 @@ class CCSSLTrainer(Trainer):
         self.target_source = build_source(self.ssl.target_data)
         self.labels: Optional[PseudoLabels] = None
         self.label_dir = os.path.join(out_dir, "ssl_labels")
-        self.label_history = []
 
     def _round_path(self, epoch: int) -> str:
         return os.path.join(self.label_dir, f"round_{epoch:03d}.npz")

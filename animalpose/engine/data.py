@@ -8,7 +8,7 @@ workers and an interrupted run resumes exactly.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy as np
 import torch
@@ -147,6 +147,3 @@ def seed_worker(worker_id: int) -> None:
     np.random.seed(s)
     random.seed(s)
 
-
-def mapped_spec_name(source, default: Optional[str] = None) -> str:
-    return getattr(source, "spec", default)

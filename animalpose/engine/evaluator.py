@@ -52,34 +52,29 @@ def predict(model, images: torch.Tensor, codec, spec, flip: bool = False) -> tor
     return out
 
 
-class _UDADraw:
-    """Bearpaw targets drawn only where the whole 7x7 window is inside the map (UDA)."""
+class _ProtocolTargets:
+    """Bearpaw ground-truth maps of the CC-SSL / UDA protocols.
 
-    def __init__(self, codec: BearpawHeatmap):
-        self.codec = codec
+    A joint is drawn when its label exists in the source image (``y > 0``, the
+    reference's test); with ``whole_window`` (UDA's ``draw_labelmap_ori``) also
+    only when its whole ``(6σ+1)²`` window lies inside the map.
+    """
+
+    def __init__(self, codec: BearpawHeatmap, whole_window: bool):
+        self.codec, self.whole_window = codec, whole_window
         self.input_size, self.heatmap_size = codec.input_size, codec.heatmap_size
 
     def encode_with_source(self, keypoints, source_keypoints):
-        """``keypoints (N, K, 3)`` in input pixels; ``source_keypoints`` the same joints in the
-        source image (the reference's "is there a label" test is ``y > 0`` there)."""
+        """``keypoints (N, K, 3)`` in input pixels; ``source_keypoints`` the same joints in the source image."""
         kp = np.asarray(keypoints, np.float64)
-        src = np.asarray(source_keypoints, np.float64)
-        mu = np.trunc(self.codec.to_heatmap(kp[..., :2]))
-        r = int(3 * self.codec.sigma)
-        w, h = self.heatmap_size
-        inside = (mu[..., 0] - r >= 0) & (mu[..., 1] - r >= 0) & (mu[..., 0] + r <= w - 1) & (mu[..., 1] + r <= h - 1)
-        draw = (src[..., 1] > 0) & inside
-        hm, wt = self.codec.encode_hm(self.codec.to_heatmap(kp[..., :2]), kp[..., 2], draw=draw)
-        return {"heatmaps": hm, "weights": wt}
-
-
-class _CCSSLDraw(_UDADraw):
-    """Bearpaw targets drawn for every joint with ``y > 0`` (LFSA ``draw_labelmap``)."""
-
-    def encode_with_source(self, keypoints, source_keypoints):
-        kp = np.asarray(keypoints, np.float64)
+        hm_xy = self.codec.to_heatmap(kp[..., :2])
         draw = np.asarray(source_keypoints)[..., 1] > 0
-        hm, wt = self.codec.encode_hm(self.codec.to_heatmap(kp[..., :2]), kp[..., 2], draw=draw)
+        if self.whole_window:
+            mu = np.trunc(hm_xy)
+            r = int(3 * self.codec.sigma)
+            w, h = self.heatmap_size
+            draw &= ((mu - r >= 0) & (mu + r <= np.array([w - 1, h - 1]))).all(axis=-1)
+        hm, wt = self.codec.encode_hm(hm_xy, kp[..., 2], draw=draw)
         return {"heatmaps": hm, "weights": wt}
 
 
@@ -104,7 +99,7 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
     none = AugmentConfig(recipe="none", warp=warp)
     if protocol in ("ccssl", "uda"):
         gt_codec = BearpawHeatmap(codec.input_size, codec.heatmap_size, sigma=1.0)
-        target = _CCSSLDraw(gt_codec) if protocol == "ccssl" else _UDADraw(gt_codec)
+        target = _ProtocolTargets(gt_codec, whole_window=protocol == "uda")
         ds = TopDownDataset(source, spec, target, none, normalize)
         acc = CCSSLAccumulator(spec=spec)
         for batch in _loader(ds, batch_size, workers):

@@ -48,8 +48,6 @@ def load_trained(path: str, device: torch.device, config: Optional[ExperimentCon
     spec = get_spec(config.spec)
     model = build_model(config.model.name, spec.num_joints, **config.model.options)
     load_checkpoint(model, state)
-    if isinstance(path, str):
-        model.checkpoint_path = path
     model.to(device).eval()
     return TrainedModel(model, config, build_codec_from_config(config), build_normalize(config.normalize), spec,
                         device, meta)
