@@ -98,15 +98,16 @@ class KeypointSpec:
             raise ValueError(f"spec {self.name} defines no OKS sigmas")
         return np.asarray(self.sigmas, dtype=np.float64)
 
-    def flip_keypoints(self, keypoints: np.ndarray, width: float) -> np.ndarray:
+    def flip_keypoints(self, keypoints: np.ndarray, width: float, offset: float = 1.0) -> np.ndarray:
         """Mirror ``(..., K, 3)`` keypoints in an image of ``width`` pixels.
 
-        ``x' = width - x - 1`` (pixel-centre convention of the reference code)
-        and left/right joints swap.  Unlabelled joints (v == 0) keep x.
+        ``x' = width - x - offset`` with ``offset = 1`` the pixel-centre
+        convention of the reference code (bearpaw's ``shufflelr`` uses 0), and
+        left/right joints swap.  Unlabelled joints (v == 0) keep x.
         """
         kp = np.array(keypoints, dtype=np.float32, copy=True)
         labelled = kp[..., 2] > 0
-        kp[..., 0] = np.where(labelled, width - kp[..., 0] - 1, kp[..., 0])
+        kp[..., 0] = np.where(labelled, width - kp[..., 0] - offset, kp[..., 0])
         return kp[..., self.flip_index, :]
 
     def remap(self, keypoints: np.ndarray, which: str) -> np.ndarray:

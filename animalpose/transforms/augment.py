@@ -237,9 +237,7 @@ class TopDownAugment:
         if flipped:
             width = image.shape[1]
             image = image[:, ::-1]
-            labelled = kp[:, 2] > 0
-            kp[:, 0] = np.where(labelled, width - kp[:, 0] - r.flip_offset, kp[:, 0])
-            kp = kp[self.spec.flip_index]
+            kp = self.spec.flip_keypoints(kp, width, r.flip_offset)
             center[0] = width - center[0] - r.flip_offset
         if r.colour_range is not None:
             image = colour_scale(np.ascontiguousarray(image), rng, *r.colour_range)
