@@ -16,11 +16,10 @@ import os
 from dataclasses import replace
 from typing import Callable, Optional
 
-import torch
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 
 from animalpose.engine.config import ExperimentConfig
-from animalpose.engine.data import TopDownDataset, build_source, seed_worker
+from animalpose.engine.data import TopDownDataset, build_source
 from animalpose.engine.trainer import Trainer
 from animalpose.models import load_checkpoint
 
@@ -97,12 +96,7 @@ class CCSSLTrainer(Trainer):
         labels = self.refresh_labels(epoch)
         ds = TopDownDataset(PseudoLabeledSource(self.target_source, labels, self.spec.name), self.spec, self.codec,
                             self.ssl.target_augment, self.normalize, seed=self.cfg.train.seed + 7919)
-        ds.set_epoch(epoch)
-        g = torch.Generator()
-        g.manual_seed(self.cfg.train.seed * 100003 + epoch + 1)
-        t = self.cfg.train
-        return DataLoader(ds, batch_size=t.batch_size, sampler=RandomSampler(ds, generator=g), num_workers=t.workers,
-                          drop_last=len(ds) >= 2 * t.batch_size, worker_init_fn=seed_worker)
+        return self.epoch_loader(ds, epoch, stream=1)
 
     def train_epoch(self, epoch: int) -> float:
         from animalpose.commands._progress import Steps

@@ -139,18 +139,23 @@ class Trainer:
 
     # ------------------------------------------------------------------ loops
     def _train_loader(self, epoch: int) -> DataLoader:
-        self.train_set.set_epoch(epoch)
+        return self.epoch_loader(self.train_set, epoch)
+
+    def epoch_loader(self, dataset: TopDownDataset, epoch: int, stream: int = 0) -> DataLoader:
+        """Shuffled training loader of ``epoch``: the order depends only on ``(seed, epoch, stream)``
+        (``stream`` tells apart several datasets of one run); a ``DistributedSampler`` under torchrun."""
+        dataset.set_epoch(epoch)
         t = self.cfg.train
         if self.dist.enabled:
-            sampler = DistributedSampler(self.train_set, num_replicas=self.dist.world_size, rank=self.dist.rank,
-                                         shuffle=True, seed=t.seed, drop_last=True)
+            sampler = DistributedSampler(dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
+                                         shuffle=True, seed=t.seed + stream, drop_last=True)
             sampler.set_epoch(epoch)
         else:
             g = torch.Generator()
-            g.manual_seed(t.seed * 100003 + epoch)
-            sampler = RandomSampler(self.train_set, generator=g)
-        return DataLoader(self.train_set, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers,
-                          drop_last=len(self.train_set) >= t.batch_size * 2, worker_init_fn=seed_worker,
+            g.manual_seed(t.seed * 100003 + epoch + stream)
+            sampler = RandomSampler(dataset, generator=g)
+        return DataLoader(dataset, batch_size=t.batch_size, sampler=sampler, num_workers=t.workers,
+                          drop_last=len(dataset) >= t.batch_size * 2, worker_init_fn=seed_worker,
                           pin_memory=self.device.type == "cuda")
 
     def optimizer_step(self, loss: torch.Tensor, epoch: int, step: int, bar=None) -> None:
