@@ -80,7 +80,7 @@ class CCSSLTrainer(Trainer):
         bar = Steps(f"pseudo-labels (epoch {epoch + 1})", len(self.target_source), self.quiet or not self.dist.is_main)
         labels = generate(self.model, self.target_source, self.spec, self.codec, self.normalize, self.device,
                           self.ssl, seed=self.cfg.train.seed * 1000 + round_epoch,
-                          progress=lambda n: [bar.next() for _ in range(n)])
+                          progress=bar.advance)
         bar.finish()
         apply_curriculum(labels, round_epoch, self.ssl)
         if self.dist.is_main:

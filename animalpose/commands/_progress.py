@@ -21,6 +21,11 @@ class Steps:
             if message:
                 self.bar.message = message[:40].ljust(40)
 
+    def advance(self, n: int) -> None:
+        """Advance ``n`` steps (e.g. one batch of ``n`` items)."""
+        for _ in range(n):
+            self.next()
+
     def finish(self) -> None:
         if self.bar is not None:
             self.bar.finish()

@@ -30,7 +30,7 @@ from ..codecs import build_codec
 from ..keypoints import get_spec
 from ..models import build_model, load_checkpoint, save_checkpoint
 from . import runtime
-from .config import ExperimentConfig, save_experiment
+from .config import AugmentConfig, ExperimentConfig, save_experiment
 from .configio import to_dict
 from .data import TopDownDataset, build_normalize, build_source, seed_worker
 from .evaluator import evaluate, heatmaps_of, primary_metric
@@ -213,7 +213,7 @@ class Trainer:
         if n <= 0:
             return
         from ..visualize import draw_pose
-        none_cfg = type(self.cfg.augment)(recipe="none", warp=self.cfg.augment.warp)
+        none_cfg = AugmentConfig(recipe="none", warp=self.cfg.augment.warp)
         ds = TopDownDataset(self.val_source, self.spec, self.codec, none_cfg, self.normalize)
         items = [ds[i] for i in range(n)]
         images = torch.stack([it["image"] for it in items]).to(self.device)
