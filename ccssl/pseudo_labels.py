@@ -106,7 +106,7 @@ def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, se
     out_conf = np.zeros((n, K), np.float32)
     mats = np.zeros((n, 2, 3), np.float64)
     reject = np.zeros((n, K), bool)
-    grays = []
+    grays, vids, fids = [], np.full(n, -1, dtype=object), np.zeros(n, np.int64)
     for start in range(0, n, batch_size):
         idx = list(range(start, min(n, start + batch_size)))
         crops = []
@@ -116,6 +116,9 @@ def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, se
             crops.append(a.image)
             mats[i] = a.matrix
             grays.append(cv2.cvtColor(a.image, cv2.COLOR_RGB2GRAY))
+            # shot and frame of the instance; images without them never chain (distinct fake frames)
+            vids[i] = s.video_id if s.video_id is not None else -1
+            fids[i] = s.frame_id if s.frame_id is not None else -10 * (i + 1)
         m = len(idx)
         views = cfg.num_transforms if cfg.equivariance else 1
         scales, rots = sample_transforms(rng, views, cfg.scale_factor, cfg.rot_factor)
@@ -126,7 +129,6 @@ def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, se
             imgs = [warp_image(c, mv, (w, h)) if v else c for c in crops]
             total += _predict_back(model, imgs, np.repeat(mv[None], m, 0), normalize, device, codec, spec, cfg.flip)
             count += 1
-        ident = None
         if cfg.invariance:
             ident = codec.decode(total / count)[0]
             moves = []
@@ -149,9 +151,6 @@ def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, se
     out_conf[reject] = 0.0
     replaced = np.zeros((n, K), bool)
     if cfg.temporal and n > 1:
-        anns = [source.annotation(i) for i in range(n)]
-        vids = np.array([a.video_id if a.video_id is not None else -1 for a in anns])
-        fids = np.array([a.frame_id if a.frame_id is not None else -10 * (i + 1) for i, a in enumerate(anns)])
         prev = same_shot_pairs(vids, fids, respect_shots=cfg.respect_shots)
         out_kp, out_conf, replaced = temporal_refine(out_kp, out_conf, grays, prev, decay=cfg.decay,
                                                      max_displacement=cfg.max_flow)
