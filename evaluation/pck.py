@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
+from animalpose.codecs.base import as_numpy
+
 __all__ = [
     "normalized_distances", "pck", "pck_curve", "curve_auc", "auc", "epe",
     "bbox_max_side", "bbox_sqrt_area", "keypoint_bbox", "joint_distance",
@@ -24,9 +26,7 @@ __all__ = [
 
 
 def _as(x, dtype=np.float64) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=dtype)
+    return as_numpy(x, dtype)
 
 
 def normalized_distances(pred, gt, visible, norm) -> np.ndarray:

@@ -31,6 +31,9 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from animalpose.codecs import argmax_1based
+from animalpose.codecs.base import as_numpy
+
 __all__ = [
     "heatmap_argmax_1based", "batch_distances", "batch_accuracy", "BatchAccuracy",
     "CCSSLAccumulator", "ccssl_pck", "reference_auc", "group_scores", "DEFAULT_CURVE_ALPHAS",
@@ -39,13 +42,6 @@ __all__ = [
 
 #: Thresholds (fractions of the heatmap width) of the curve in :meth:`CCSSLAccumulator.result`.
 DEFAULT_CURVE_ALPHAS = tuple(round(0.005 * i, 6) for i in range(21))
-
-
-def _np(x) -> np.ndarray:
-    """numpy view of an array or a (possibly CUDA / grad) torch tensor."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _check_maps(hm: np.ndarray, name: str) -> np.ndarray:
@@ -61,14 +57,8 @@ def heatmap_argmax_1based(heatmaps) -> np.ndarray:
     argmax; joints whose maximum is ``<= 0`` get ``(0, 0)`` (bearpaw
     ``get_preds``).
     """
-    hm = _check_maps(_np(heatmaps), "heatmaps")
-    n, k, h, w = hm.shape
-    flat = hm.reshape(n, k, h * w)
-    idx = flat.argmax(axis=-1)
-    maxval = np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
-    coords = np.stack([idx % w + 1, idx // w + 1], axis=-1).astype(np.float64)
-    coords[~(maxval > 0)] = 0.0
-    return coords
+    coords, _ = argmax_1based(_check_maps(as_numpy(heatmaps), "heatmaps"))
+    return coords.astype(np.float64)
 
 
 def batch_distances(pred_hm, target_hm) -> np.ndarray:
@@ -77,8 +67,8 @@ def batch_distances(pred_hm, target_hm) -> np.ndarray:
     ``||pred - gt|| / (W / 10)``; ``-1`` where the GT argmax has ``x <= 1`` or
     ``y <= 1`` (no target, or on the first row / column).
     """
-    pred = _check_maps(_np(pred_hm), "pred_hm")
-    target = _check_maps(_np(target_hm), "target_hm")
+    pred = _check_maps(as_numpy(pred_hm), "pred_hm")
+    target = _check_maps(as_numpy(target_hm), "target_hm")
     if pred.shape != target.shape:
         raise ValueError(f"pred_hm {pred.shape} and target_hm {target.shape} differ in shape")
     p = heatmap_argmax_1based(pred)
@@ -260,8 +250,8 @@ def ccssl_pck(pred_hm, target_hm, batch_size: int = 6, spec=None, thr: float = 0
     order (``shuffle=False``, the last batch may be smaller), as the reference
     test loader does; the result depends on ``batch_size`` (6 upstream).
     """
-    pred = _check_maps(_np(pred_hm), "pred_hm")
-    target = _check_maps(_np(target_hm), "target_hm")
+    pred = _check_maps(as_numpy(pred_hm), "pred_hm")
+    target = _check_maps(as_numpy(target_hm), "target_hm")
     if pred.shape != target.shape:
         raise ValueError(f"pred_hm {pred.shape} and target_hm {target.shape} differ in shape")
     if batch_size < 1:

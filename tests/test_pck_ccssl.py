@@ -232,3 +232,11 @@ def test_matches_independent_loop_implementation(batch_size):
     for s in range(0, 40, batch_size):
         acc.update(pred[s:s + batch_size], target[s:s + batch_size])
     assert acc.result()["mean"] == pytest.approx(ref_mean)
+
+
+def test_argmax_keeps_float64_precision():
+    # two values that float32 would merge: the later, larger one is the maximum
+    hm = np.zeros((1, 1, 4, 4), np.float64)
+    hm[0, 0, 0, 1] = 1.0
+    hm[0, 0, 2, 3] = 1.0 + 1e-12
+    np.testing.assert_array_equal(heatmap_argmax_1based(hm), [[[4.0, 3.0]]])

@@ -39,8 +39,11 @@ def argmax_1based(heatmaps) -> Tuple[np.ndarray, np.ndarray]:
     ``heatmaps (N, K, H, W)`` (NumPy or torch) -> ``coords (N, K, 2)`` float32
     with ``x = idx % W + 1``, ``y = idx // W + 1`` of the flattened map (first
     maximum on ties), ``(0, 0)`` where the max is ``<= 0``; ``maxvals (N, K)``.
+    Floating maps keep their dtype (no float32 rounding before the argmax).
     """
-    hm = as_numpy(heatmaps, np.float32)
+    hm = as_numpy(heatmaps)
+    if not np.issubdtype(hm.dtype, np.floating):
+        hm = hm.astype(np.float32)
     if hm.ndim != 4:
         raise ValueError(f"heatmaps must have shape (N, K, H, W), got {hm.shape}")
     coords, maxvals = get_max_preds(hm)
