@@ -1,7 +1,9 @@
 """Appearance of the two animal domains.
 
-*synthetic* (source): flat CAD-like colours, crisp edges, a regular pattern at
-most, simple two-tone backgrounds, no noise.  *real* (target): fur grain,
+*synthetic* (source): flat CAD-like colours (the model's default or a flat
+version of a real coat colour), crisp edges, a regular pattern at most, no
+lighting, shadow, occluders or noise, composited onto random "photographs"
+(outdoor or indoor/urban scenes) as the reference's synthetic data is.  *real* (target): fur grain,
 irregular stripes / patches / wool, directional light with soft shading, a
 ground shadow, cluttered natural backgrounds, foreground occluders, blur,
 sensor noise and JPEG compression (applied when the frame is written).
@@ -46,7 +48,9 @@ def make_coat(sp: Species, rng: np.random.Generator, domain: str) -> Coat:
     h, w = X.shape
     body_y = float(rig_points(sp, Pose(gait="stand"))["_centre"][1])  # torso centre height
     if domain == "synthetic":
-        base = np.asarray(sp.synth_coat, np.float32) * rng.uniform(0.9, 1.1, 3).astype(np.float32)
+        # a CAD texture: the model's default colour or a flat version of a real coat colour
+        colours = (sp.synth_coat,) + tuple(sp.coat)
+        base = np.asarray(colours[rng.integers(len(colours))], np.float32) * rng.uniform(0.9, 1.1, 3).astype(np.float32)
         tex = np.broadcast_to(base, (h, w, 3)).copy()
         if sp.pattern == "stripes":  # regular CAD-texture stripes
             stripes = np.sin(2 * np.pi * 5.0 * X) > 0.6
@@ -86,9 +90,30 @@ def warp_coat(coat: Coat, canon_to_image: np.ndarray, size) -> np.ndarray:
                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def background(rng: np.random.Generator, h: int, w: int, domain: str) -> np.ndarray:
-    """``(h, w, 3)`` float32 background of the domain."""
+def _photo_background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """An indoor/urban "photograph": a tinted wall/floor split covered with random textured boxes."""
+    img = vertical_gradient(h, w, rng.uniform(60, 230, 3), rng.uniform(40, 200, 3))
+    tex = fbm(rng, h, w, cell=8, octaves=3)[..., None]
+    img = img * (0.75 + 0.5 * tex)
+    for poly in random_polygons(rng, h, w, int(rng.integers(4, 12))):
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
+        col = rng.uniform(20, 240, 3)
+        img = np.where(m[..., None] > 0, col * (0.7 + 0.6 * tex), img)
+    return img.astype(np.float32)
+
+
+def background(rng: np.random.Generator, h: int, w: int, domain: str, photo_prob: float = 1.0) -> np.ndarray:
+    """``(h, w, 3)`` float32 background of the domain.
+
+    ``synthetic``: with probability ``photo_prob`` a random "photograph" (an outdoor scene like
+    the target's or an indoor/urban one), as the reference data composites its renders onto
+    random photos; otherwise a flat two-tone CAD backdrop.  ``real``: an outdoor scene."""
     horizon = int(h * rng.uniform(0.25, 0.6))
+    if domain == "synthetic" and rng.random() < photo_prob:
+        # the reference's synthetic images are composited onto random photographs: half of ours
+        # get an outdoor scene, half an indoor/urban one (no camera degradation in either)
+        return _photo_background(rng, h, w) if rng.random() < 0.5 else background(rng, h, w, "real")
     if domain == "synthetic":
         sky_top = rng.uniform(150, 235, 3)
         sky = vertical_gradient(horizon, w, sky_top, sky_top * rng.uniform(0.8, 1.0))
