@@ -77,3 +77,24 @@ def test_adapt_errors(source_ckpt, tmp_path, capsys):
     assert main(["adapt", "--config", "demo_synthetic", "--source", __file__, "--quiet", *_sets(root)[:4],
                  "--out", str(tmp_path)]) == 1
     assert "no `ccssl` section" in capsys.readouterr().err
+
+
+def test_ccssl_r_finetunes_the_adapted_weights_on_target_labels(source_ckpt, tmp_path):
+    from ccssl.refine import finetune_config
+    cfg = load_experiment("demo_ccssl", ["ccssl.finetune_epochs=3"])
+    r = finetune_config(cfg, "adapted.pt")
+    assert r.train_data == cfg.ccssl.target_data and r.augment == cfg.ccssl.target_augment
+    assert r.model.pretrained == "adapted.pt" and r.ccssl is None and r.train.epochs == 3
+    assert r.optim == cfg.optim and r.val_data == cfg.val_data
+    cfg.ccssl.finetune_epochs = 0
+    with pytest.raises(ValueError, match="finetune_epochs"):
+        finetune_config(cfg, "adapted.pt")
+    # through the command: OUT/refined starts from OUT/last.pt and trains on the labelled target
+    root, ckpt = source_ckpt
+    out = str(tmp_path / "adapt")
+    assert main(["adapt", "--method", "ccssl", "--source", ckpt, "--config", "demo_ccssl", *_sets(root), *SMALL,
+                 "--set", "train.epochs=1", "--set", "train.val_every=0", "--finetune-epochs", "1",
+                 "--out", out, "--workers", "0", "--quiet"]) == 0
+    ck = torch.load(os.path.join(out, "refined", "last.pt"), weights_only=True)
+    assert ck["config"]["model"]["pretrained"] == os.path.join(out, "last.pt")
+    assert ck["config"]["train_data"]["dataset"] == "tigdog" and ck["config"]["train_data"]["split"] == "train"
