@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 
 from animalpose.cli import build_parser, main
 
@@ -98,15 +99,22 @@ def test_specs_command_prints_the_tigdog_table(capsys):
 
 SMALL = ["--set", "model.options={stacks: 1, blocks: 1, features: 16}", "--set", "codec.input_size=[64, 64]",
          "--set", "codec.heatmap_size=[16, 16]", "--set", "train.batch_size=4", "--set", "train_data.limit=8",
-         "--set", "val_data.limit=12"]
+         "--set", "val_data.limit=12", "--set", "ccssl.target_data.limit=8"]
 
 
 def test_demo_runs_on_tiny_preset_and_writes_report(tmp_path):
     out = tmp_path / "demo"
-    r = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0", *SMALL)
+    r = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0",
+             "--ablation", "no_temporal", *SMALL)
     assert r.returncode == 0, r.stderr
     doc = json.loads((out / "report.json").read_text())
-    assert set(doc["methods"]) == {"synthetic", "real"}
+    assert list(doc["methods"]) == ["source_only", "ccssl", "ccssl_no_temporal", "oracle"]
+    m = {k: v["mean"] for k, v in doc["methods"].items()}
+    if m["oracle"] > m["source_only"]:
+        assert doc["gap_closed"]["ccssl"] == pytest.approx(
+            (m["ccssl"] - m["source_only"]) / (m["oracle"] - m["source_only"]), abs=1e-4)
+    cfg = (out / "runs" / "ccssl_no_temporal" / "config.yaml").read_text()
+    assert "temporal: false" in cfg
     joints = ["l_eye", "r_eye", "chin", "l_front_hoof", "r_front_hoof", "l_back_hoof", "r_back_hoof", "hip",
               "l_front_knee", "r_front_knee", "l_back_knee", "r_back_knee", "l_shoulder", "r_shoulder",
               "l_front_elbow", "r_front_elbow", "l_back_elbow", "r_back_elbow"]
@@ -114,8 +122,8 @@ def test_demo_runs_on_tiny_preset_and_writes_report(tmp_path):
         assert list(m["per_joint"]) == joints
         assert set(m["groups"]) == {"eye", "chin", "shoulder", "hip", "elbow", "knee", "hoof"}
         assert 0.0 <= m["mean"] <= 100.0
-    for f in ("report.md", "report.csv", "report.png", "runs/synthetic/best.pt", "runs/real/last.pt",
-              "data/MANIFEST.json"):
+    for f in ("report.md", "report.csv", "report.png", "runs/source_only/best.pt", "runs/oracle/last.pt",
+              "runs/ccssl/ssl_labels/round_000.npz", "data/MANIFEST.json"):
         assert (out / f).exists(), f
     assert "Hooves" in r.stdout and "l_front_hoof" in r.stdout
     r2 = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0", *SMALL,
