@@ -12,7 +12,7 @@
 
 Metric functions return fractions; reports are in percent.
 """
-from .coco_eval import STATS_NAMES, coco_results, evaluate_coco, load_coco_gt, write_results_json
+from .coco_eval import STATS_NAMES, coco_results, evaluate_coco, format_stats_table, load_coco_gt, write_results_json
 from .oks import oks, oks_iou, oks_matrix, oks_nms, rescore, resolve_sigmas, soft_oks_nms
 from .pck import (auc, bbox_max_side, bbox_sqrt_area, curve_auc, epe, joint_distance, keypoint_bbox,
                   normalized_distances, pck, pck_curve)
@@ -30,7 +30,7 @@ __all__ = [
     "bbox_max_side", "bbox_sqrt_area", "keypoint_bbox", "joint_distance",
     # OKS / COCO
     "oks", "oks_matrix", "oks_iou", "oks_nms", "soft_oks_nms", "rescore", "resolve_sigmas",
-    "STATS_NAMES", "coco_results", "write_results_json", "load_coco_gt", "evaluate_coco",
+    "STATS_NAMES", "coco_results", "write_results_json", "load_coco_gt", "evaluate_coco", "format_stats_table",
     # reports
     "method_scores", "report_groups", "report_json", "format_table", "markdown_report",
     "plot_bars", "plot_curves", "write_report",

@@ -20,7 +20,7 @@ from typing import Iterable, List, Union
 
 import numpy as np
 
-__all__ = ["STATS_NAMES", "coco_results", "write_results_json", "load_coco_gt", "evaluate_coco"]
+__all__ = ["STATS_NAMES", "coco_results", "write_results_json", "load_coco_gt", "evaluate_coco", "format_stats_table"]
 
 STATS_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
 
@@ -79,10 +79,11 @@ def _maybe_quiet(quiet: bool):
 
 
 def evaluate_coco(gt, results: Union[str, List[dict]], sigmas=None, quiet: bool = True,
-                  return_eval: bool = False):
+                  return_eval: bool = False, image_ids=None):
     """Keypoint AP/AR of ``results`` (list or JSON path) against ``gt`` (path, dict or COCO).
 
-    Returns an ``OrderedDict`` ``STATS_NAMES -> float``; with
+    ``image_ids`` restricts the evaluation to those images (``params.imgIds``;
+    default: every image of ``gt``).  Returns an ``OrderedDict`` ``STATS_NAMES -> float``; with
     ``return_eval=True`` also the ``COCOeval`` object.  ``quiet`` silences
     pycocotools' printing (its summary table included).
     """
@@ -115,8 +116,19 @@ def evaluate_coco(gt, results: Union[str, List[dict]], sigmas=None, quiet: bool 
         ev.params.useSegm = None
         if s is not None:
             ev.params.kpt_oks_sigmas = s
+        if image_ids is not None:
+            ev.params.imgIds = sorted({int(i) for i in image_ids})
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
     stats = OrderedDict((n, float(v)) for n, v in zip(STATS_NAMES, ev.stats))
     return (stats, ev) if return_eval else stats
+
+
+def format_stats_table(stats_by_name) -> str:
+    """The ten COCO stats of one or several methods (``{name: {stat: value}}``) as a Markdown table."""
+    head = "| method | " + " | ".join(STATS_NAMES) + " |"
+    rule = "|---|" + "---|" * len(STATS_NAMES)
+    rows = [f"| {name} | " + " | ".join(f"{float(st.get(k, float('nan'))):.3f}" for k in STATS_NAMES) + " |"
+            for name, st in stats_by_name.items()]
+    return "\n".join([head, rule] + rows)

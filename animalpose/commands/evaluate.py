@@ -29,6 +29,11 @@ def register(sub, formatter):
     p.add_argument("--split", default=None, help="split: test/train/all (tigdog), valid (synthetic), val2017 (coco)")
     p.add_argument("--crop", choices=("ccssl", "uda"), default=None, help="TigDog crop protocol")
     p.add_argument("--categories", nargs="+", default=None, help="Animal-Pose categories to keep")
+    p.add_argument("--det-file", default=None,
+                   help="coco top-down: person detections (COCO results JSON, e.g. "
+                        "COCO_val2017_detections_AP_H_56_person.json) instead of ground-truth boxes")
+    p.add_argument("--det-score-threshold", type=float, default=None,
+                   help="coco top-down: drop detections scoring below this (reference IMAGE_THRE 0.0)")
     p.add_argument("--protocol", choices=PROTOCOLS, default=None, help="default: the config's eval.protocol")
     p.add_argument("--flip", action="store_true", help="flip test (the codec's convention)")
     p.add_argument("--batch-size", type=int, default=None,
@@ -37,12 +42,20 @@ def register(sub, formatter):
     p.add_argument("--name", action="append", default=None,
                    help="method name in the report, one per --checkpoint (default: the config names)")
     p.add_argument("--stem", default="pck", help="file name stem of the report files")
+    p.add_argument("--config", default=None,
+                   help="experiment config (packaged name or YAML path) describing the model of a checkpoint that "
+                        "was not written by animalpose, e.g. an official HRNet / SimpleBaseline / DEKR .pth")
+    p.add_argument("--scales", type=float, nargs="+", default=None,
+                   help="bottom-up (DEKR) test scales, e.g. 2 1 0.5 (must include 1; default: the config's)")
+    p.add_argument("--rescore", default=None,
+                   help="bottom-up (DEKR): rescore-net checkpoint (final_rescore_coco_kpt.pth)")
     add_runtime_options(p, "runs/evaluate", seed=False)
     return p
 
 
 def run(args) -> int:
     from evaluation import format_table, write_report
+    from ..engine.config import is_bottomup, load_experiment
     from ..engine.data import build_source
     from ..engine.evaluator import evaluate
     from ..engine.inference import load_trained
@@ -53,8 +66,9 @@ def run(args) -> int:
         raise ValueError(f"--name given {len(names)} times for {len(args.checkpoint)} --checkpoint values")
     device = resolve_device(args.device)
     results, spec, protocol = {}, None, None
+    config = load_experiment(args.config) if args.config else None
     for k, ckpt in enumerate(args.checkpoint):
-        tm = load_trained(ckpt, device)
+        tm = load_trained(ckpt, device, config)
         cfg = tm.cfg
         if spec is not None and tm.spec.name != spec.name:
             raise ValueError(f"{ckpt}: spec {tm.spec.name} differs from the first checkpoint's {spec.name}")
@@ -62,13 +76,20 @@ def run(args) -> int:
         data = cfg.val_data or cfg.train_data
         changes = {key: v for key, v in (("root", args.data), ("dataset", args.dataset), ("animal", args.animal),
                                          ("split", args.split), ("crop", args.crop),
-                                         ("categories", args.categories)) if v is not None}
+                                         ("categories", args.categories), ("det_file", args.det_file),
+                                         ("det_score_threshold", args.det_score_threshold)) if v is not None}
         data = dataclasses.replace(data, **changes)
         protocol = args.protocol or cfg.eval.protocol
         batch = args.batch_size or cfg.eval.batch_size
         if batch < 1:
             raise ValueError(f"--batch-size must be >= 1, got {batch}")
-        source = build_source(data)
+        source = build_source(data, aspect_ratio=tm.codec.input_size[0] / tm.codec.input_size[1])
+        if is_bottomup(cfg):
+            result = _evaluate_bottomup(tm, source, device, args)
+            protocol = "coco"
+            name = names[k] if names else cfg.name
+            results[f"{name}_{k + 1}" if name in results else name] = result
+            continue
         bar = Steps(f"evaluate {protocol}", len(source), args.quiet)
         try:
             result = evaluate(tm.model, source, protocol, tm.codec, tm.normalize, tm.spec, device, flip=args.flip,
@@ -93,8 +114,29 @@ def run(args) -> int:
             print(name)
             for key, v in result["stats"].items():
                 print(f"  {key:8s} {v:.3f}")
+        from evaluation import format_stats_table
+        print(format_stats_table({n: r["stats"] for n, r in results.items()}))
         return 0
     paths = write_report(args.out, results, spec, stem=args.stem)
     print(format_table(results, spec, per_joint=True))
     print("wrote " + ", ".join(sorted(paths.values())))
     return 0
+
+
+def _evaluate_bottomup(tm, source, device, args):
+    """COCO AP of a bottom-up (DEKR) model on every image of ``source``."""
+    from ..engine.bottomup import coco_images, evaluate_bottomup, load_rescore_net, settings
+    b = settings(tm.cfg)
+    scales = args.scales or b.test_scales
+    if 1.0 not in [float(s) for s in scales]:
+        raise ValueError(f"--scales must include 1, got {scales}")
+    flip = args.flip
+    _, ids = coco_images(source)
+    bar = Steps("evaluate coco (bottom-up)", len(ids), args.quiet)
+    try:
+        return evaluate_bottomup(tm.model, source, tm.codec, tm.normalize, tm.spec, device, flip=flip, scales=scales,
+                                 flip_shift=b.flip_shift,
+                                 rescore_net=load_rescore_net(args.rescore or b.rescore, tm.spec, device),
+                                 progress=bar.advance)
+    finally:
+        bar.finish()

@@ -10,7 +10,8 @@ def register(sub, formatter):
     p = sub.add_parser(
         "pretrain", formatter_class=formatter, help="supervised training on a source dataset",
         description="Train a registered model (`animalpose.models.list_models()`) on synthetic animals, TigDog, "
-                    "Animal-Pose or COCO as described by an experiment config. Writes OUT/config.yaml (the resolved "
+                    "Animal-Pose or COCO as described by an experiment config; configs whose codec is dekr train the bottom-up "
+                    "DEKR pipeline on whole COCO images. Writes OUT/config.yaml (the resolved "
                     "config), OUT/last.pt every epoch, OUT/best.pt (best validation metric), OUT/history.json and "
                     "TensorBoard logs in OUT/tb. Packaged configs: " + ", ".join(list_configs()) + ".")
     p.add_argument("--config", required=True, help="packaged config name or path to a YAML file")
@@ -23,9 +24,9 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..engine.trainer import Trainer
+    from ..engine.trainer import make_trainer
     cfg = load_experiment(args.config, list(args.overrides) + runtime_overrides(args))
-    trainer = Trainer(cfg, args.out, resume=args.resume, quiet=args.quiet)
+    trainer = make_trainer(cfg, args.out, resume=args.resume, quiet=args.quiet)
     result = trainer.fit()
     print_done(trainer, result, cfg, args.out)
     return 0

@@ -33,6 +33,8 @@ class DataConfig:
     exclude: List[str] = field(default_factory=list)      # animalpose: drop these
     spec: str = ""                        # convert keypoints to this spec ("" = the dataset's own)
     limit: Optional[int] = None           # use only the first N instances (quick runs)
+    det_file: Optional[str] = None        # coco top-down: person detections (COCO results JSON) instead of GT boxes
+    det_score_threshold: float = 0.0      # coco top-down: detections below this score are dropped
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -50,7 +52,7 @@ class ModelConfig:
 
 @dataclass
 class CodecConfig:
-    name: str = "bearpaw"                 # msra | dark | udp | udp_combined | bearpaw
+    name: str = "bearpaw"                 # msra | dark | udp | udp_combined | bearpaw | dekr (bottom-up)
     input_size: Tuple[int, int] = (256, 256)     # (w, h)
     heatmap_size: Tuple[int, int] = (64, 64)     # (w, h)
     sigma: float = 1.0
@@ -93,6 +95,32 @@ class LossConfig:
     name: str = "joints_mse"              # joints_mse | dekr
     use_target_weight: bool = True
     joint_weights: Optional[List[float]] = None
+    heatmap_weight: float = 1.0           # dekr: heatmap MSE factor
+    offset_weight: float = 0.03           # dekr: smooth-L1 offset factor
+
+
+@dataclass
+class BottomUpConfig:
+    """Bottom-up (DEKR) augmentation and test settings; used when ``codec.name`` is ``dekr``."""
+
+    max_rotation: float = 30.0            # rotation U(-r, r) degrees
+    min_scale: float = 0.75               # scale U(min, max) of the short image side
+    max_scale: float = 1.5
+    max_translate: float = 40.0           # centre shift U_int(-t*s, t*s) px, s = side / 200
+    flip_prob: float = 0.5
+    scale_type: str = "short"             # short | long: the image side mapped onto the input
+    min_center_area: float = 1024.0       # persons with annotation area < 32^2 get no centre / offsets
+    test_scales: List[float] = field(default_factory=lambda: [1.0])   # multi-scale test, e.g. [2, 1, 0.5]
+    flip_shift: int = 3                   # flip test: mirrored input shifted left by this many pixels
+    rescore: Optional[str] = None         # DEKR rescore-net checkpoint (final_rescore_coco_kpt.pth)
+
+    def __post_init__(self):
+        if self.scale_type not in ("short", "long"):
+            raise ValueError(f"bottomup.scale_type must be short or long, got {self.scale_type!r}")
+        if 1.0 not in [float(s) for s in self.test_scales]:
+            raise ValueError(f"bottomup.test_scales must contain 1.0, got {self.test_scales}")
+        if not 0 < self.min_scale <= self.max_scale:
+            raise ValueError(f"bottomup: need 0 < min_scale <= max_scale, got {self.min_scale}, {self.max_scale}")
 
 
 @dataclass
@@ -158,6 +186,12 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     ccssl: Optional[CCSSLConfig] = None
+    bottomup: Optional[BottomUpConfig] = None     # bottom-up settings (defaults when absent)
+
+
+def is_bottomup(cfg: ExperimentConfig) -> bool:
+    """Whether ``cfg`` is a bottom-up (DEKR) experiment: its codec is ``dekr``."""
+    return cfg.codec.name == "dekr"
 
 
 def list_configs() -> List[str]:
@@ -189,5 +223,6 @@ def save_experiment(cfg: ExperimentConfig, path: str) -> None:
 
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "CodecConfig", "AugmentConfig", "NormalizeConfig",
-           "OptimConfig", "LossConfig", "TrainConfig", "EvalConfig", "CCSSLConfig", "ExperimentConfig", "list_configs",
+           "OptimConfig", "LossConfig", "TrainConfig", "EvalConfig", "CCSSLConfig", "BottomUpConfig", "ExperimentConfig",
+           "is_bottomup", "list_configs",
            "load_experiment", "save_experiment", "resolve_config_path", "CONFIG_DIR"]

@@ -8,7 +8,7 @@ workers and an interrupted run resumes exactly.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
@@ -41,8 +41,11 @@ class _Limited:
         return self.source[i]
 
 
-def build_source(cfg: DataConfig):
-    """The real-format loader described by ``cfg`` (errors name the missing file/folder)."""
+def build_source(cfg: DataConfig, aspect_ratio: Optional[float] = None):
+    """The real-format loader described by ``cfg`` (errors name the missing file/folder).
+
+    ``aspect_ratio``: crop ``w / h`` of the COCO top-down boxes (the model input's;
+    default 0.75, the 256x192 one)."""
     root = cfg.root
     if not os.path.exists(root):
         raise FileNotFoundError(f"data root {root!r} not found (dataset {cfg.dataset}); "
@@ -66,7 +69,10 @@ def build_source(cfg: DataConfig):
     else:
         from datasets.coco import CocoKeypoints
         sub = os.path.join(root, "coco")
-        src = CocoKeypoints.from_root(sub if os.path.isdir(sub) else root, cfg.split)
+        kw = {} if aspect_ratio is None else {"aspect_ratio": float(aspect_ratio)}
+        if cfg.det_file:
+            kw.update(use_gt_boxes=False, det_file=cfg.det_file, det_score_threshold=cfg.det_score_threshold)
+        src = CocoKeypoints.from_root(sub if os.path.isdir(sub) else root, cfg.split, **kw)
     if len(src) == 0:
         raise ValueError(f"{cfg.dataset} at {root} (split {cfg.split}) has no usable instances")
     return _Limited(src, cfg.limit) if cfg.limit else src

@@ -38,6 +38,16 @@ from .losses import JointsMSELoss
 from .optim import build_optimizer, build_scheduler
 
 
+def make_trainer(cfg: ExperimentConfig, out_dir: str, **kwargs) -> "Trainer":
+    """:class:`Trainer` for top-down configs, :class:`~animalpose.engine.bottomup.BottomUpTrainer` for
+    bottom-up (DEKR) ones."""
+    from .config import is_bottomup
+    if is_bottomup(cfg):
+        from .bottomup import BottomUpTrainer
+        return BottomUpTrainer(cfg, out_dir, **kwargs)
+    return Trainer(cfg, out_dir, **kwargs)
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
@@ -52,6 +62,9 @@ def build_model_from_config(cfg: ExperimentConfig) -> torch.nn.Module:
 
 def build_codec_from_config(cfg: ExperimentConfig):
     c = cfg.codec
+    if c.name == "dekr":      # bottom-up targets (not a heatmap codec of the top-down registry)
+        from ..codecs.dekr import DEKRCodec
+        return DEKRCodec(tuple(c.input_size), tuple(c.heatmap_size), sigma=c.sigma, **c.options)
     return build_codec(c.name, input_size=tuple(c.input_size), heatmap_size=tuple(c.heatmap_size), sigma=c.sigma,
                        **c.options)
 
@@ -77,11 +90,11 @@ class Trainer:
         self.codec = build_codec_from_config(cfg)
         self.normalize = build_normalize(cfg.normalize)
         self.model = build_model_from_config(cfg).to(self.device)
-        self.train_source = build_source(cfg.train_data)
-        self.val_source = build_source(cfg.val_data) if cfg.val_data is not None else None
-        self.train_set = TopDownDataset(self.train_source, self.spec, self.codec, cfg.augment, self.normalize,
-                                        seed=cfg.train.seed)
-        self.loss_fn = JointsMSELoss(cfg.loss.use_target_weight, cfg.loss.joint_weights).to(self.device)
+        aspect = self.codec.input_size[0] / self.codec.input_size[1]
+        self.train_source = build_source(cfg.train_data, aspect_ratio=aspect)
+        self.val_source = build_source(cfg.val_data, aspect_ratio=aspect) if cfg.val_data is not None else None
+        self.train_set = self.build_train_set()
+        self.loss_fn = self.build_loss().to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim)
         self.net = self.model
@@ -99,6 +112,23 @@ class Trainer:
         if self.dist.is_main:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(os.path.join(out_dir, "tb"))
+
+    # ------------------------------------------------------------------ task hooks
+    def build_train_set(self):
+        """The training dataset (top-down crops; :class:`~animalpose.engine.bottomup.BottomUpTrainer`
+        overrides it with whole images)."""
+        return TopDownDataset(self.train_source, self.spec, self.codec, self.cfg.augment, self.normalize,
+                              seed=self.cfg.train.seed)
+
+    def build_loss(self) -> torch.nn.Module:
+        return JointsMSELoss(self.cfg.loss.use_target_weight, self.cfg.loss.joint_weights)
+
+    def batch_loss(self, batch: Dict) -> torch.Tensor:
+        """Training loss of one loader batch."""
+        images = batch["image"].to(self.device, non_blocking=True)
+        target = batch["target"].to(self.device, non_blocking=True)
+        weight = batch["target_weight"].to(self.device, non_blocking=True)
+        return self.loss_fn(self.net(images), target, weight)
 
     # ------------------------------------------------------------------ state
     @property
@@ -182,10 +212,7 @@ class Trainer:
         for step, batch in enumerate(loader):
             if step >= steps:
                 break
-            images = batch["image"].to(self.device, non_blocking=True)
-            target = batch["target"].to(self.device, non_blocking=True)
-            weight = batch["target_weight"].to(self.device, non_blocking=True)
-            loss = self.loss_fn(self.net(images), target, weight)
+            loss = self.batch_loss(batch)
             self.optimizer_step(loss, epoch, step, bar)
             total += float(loss.item())
             n += 1

@@ -42,7 +42,7 @@ from .registry import register_model
 __all__ = [
     "BN_MOMENTUM", "BasicBlock", "Bottleneck", "BLOCKS", "StageSpec", "HRNetSpec", "hrnet_spec",
     "HighResolutionModule", "HRNetBackbone", "PoseHighResolutionNet", "HRNET_PRETRAINED_LAYERS",
-    "load_pretrained_backbone", "hrnet_w32", "hrnet_w48",
+    "load_pretrained_backbone", "hrnet_w32", "hrnet_w48", "hrnet_lite",
 ]
 
 logger = logging.getLogger(__name__)
@@ -176,6 +176,8 @@ class HRNetSpec:
 
     stages: Tuple[StageSpec, ...]
     multi_scale_output: bool = False
+    layer1_blocks: int = 4                # Bottlenecks in ``layer1`` (4 in every published model)
+    stem_channels: int = 64               # stem / ``layer1`` planes (64 in every published model)
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "HRNetSpec":
@@ -183,21 +185,31 @@ class HRNetSpec:
         stages = tuple(s if isinstance(s, StageSpec) else
                        StageSpec(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in s.items()})
                        for s in d["stages"])
-        return cls(stages=stages, multi_scale_output=bool(d.get("multi_scale_output", False)))
+        return cls(stages=stages, multi_scale_output=bool(d.get("multi_scale_output", False)),
+                   layer1_blocks=int(d.get("layer1_blocks", 4)), stem_channels=int(d.get("stem_channels", 64)))
 
 
-def hrnet_spec(width: int, multi_scale_output: bool = False) -> HRNetSpec:
-    """The published HRNet-W``width`` configuration (W32, W48).
+def hrnet_spec(width: int, multi_scale_output: bool = False, num_blocks: int = 4,
+               num_modules: Sequence[int] = (1, 4, 3), layer1_blocks: int = 4,
+               stem_channels: int = 64) -> HRNetSpec:
+    """The published HRNet-W``width`` configuration (W32, W48) with the defaults.
 
     Stage 2 has 1 module, stage 3 has 4 and stage 4 has 3. Each branch has
     4 BasicBlocks. Branch channels are ``width * (1, 2, 4, 8)``.
+    ``num_blocks`` / ``num_modules`` / ``layer1_blocks`` / ``stem_channels`` shrink the network
+    (the small ``hrnet_lite`` / ``dekr_lite`` variants trained on a CPU).
     """
     c = [width * 2 ** i for i in range(4)]
+    m = tuple(int(v) for v in num_modules)
+    if len(m) != 3 or min(m) < 1 or num_blocks < 1 or layer1_blocks < 1:
+        raise ValueError(f"hrnet_spec: need 3 module counts >= 1 and block counts >= 1, got "
+                         f"num_modules={num_modules}, num_blocks={num_blocks}, layer1_blocks={layer1_blocks}")
+    b = int(num_blocks)
     return HRNetSpec(stages=(
-        StageSpec(1, (4, 4), tuple(c[:2])),
-        StageSpec(4, (4, 4, 4), tuple(c[:3])),
-        StageSpec(3, (4, 4, 4, 4), tuple(c[:4])),
-    ), multi_scale_output=multi_scale_output)
+        StageSpec(m[0], (b,) * 2, tuple(c[:2])),
+        StageSpec(m[1], (b,) * 3, tuple(c[:3])),
+        StageSpec(m[2], (b,) * 4, tuple(c[:4])),
+    ), multi_scale_output=multi_scale_output, layer1_blocks=int(layer1_blocks), stem_channels=int(stem_channels))
 
 
 # --------------------------------------------------------------------------
@@ -297,14 +309,15 @@ class HRNetBackbone(nn.Module):
         if not isinstance(spec, HRNetSpec):
             spec = HRNetSpec.from_dict(spec)
         self.spec = spec
-        self.conv1 = nn.Conv2d(3, 64, 3, stride=2, padding=1, bias=False)
-        self.bn1 = _bn(64)
-        self.conv2 = nn.Conv2d(64, 64, 3, stride=2, padding=1, bias=False)
-        self.bn2 = _bn(64)
+        c = spec.stem_channels
+        self.conv1 = nn.Conv2d(3, c, 3, stride=2, padding=1, bias=False)
+        self.bn1 = _bn(c)
+        self.conv2 = nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False)
+        self.bn2 = _bn(c)
         self.relu = nn.ReLU(inplace=True)
-        self.layer1 = make_res_layer(Bottleneck, 64, 64, 4)
+        self.layer1 = make_res_layer(Bottleneck, c, c, spec.layer1_blocks)
 
-        pre = [64 * Bottleneck.expansion]
+        pre = [c * Bottleneck.expansion]
         n = len(spec.stages)
         for s, st in enumerate(spec.stages):
             block = BLOCKS[st.block]
@@ -461,3 +474,15 @@ def hrnet_w48(num_joints: int, pretrained_backbone: Optional[str] = None,
               final_conv_kernel: int = 1) -> PoseHighResolutionNet:
     """HRNet-W48 top-down (63,595,745 params with 17 joints); see :func:`hrnet_w32`."""
     return _build_hrnet(48, num_joints, pretrained_backbone, final_conv_kernel)
+
+
+@register_model("hrnet_lite")
+def hrnet_lite(num_joints: int, width: int = 16, num_blocks: int = 1, num_modules: Sequence[int] = (1, 1, 1),
+               layer1_blocks: int = 1, stem_channels: int = 32) -> PoseHighResolutionNet:
+    """A small HRNet (same layout, fewer/narrower blocks) for CPU demos and tests.
+
+    Defaults: W16, one BasicBlock per branch, one module per stage, a
+    32-channel stem and one Bottleneck in ``layer1``.
+    """
+    return PoseHighResolutionNet(num_joints, hrnet_spec(width, num_blocks=num_blocks, num_modules=num_modules,
+                                                        layer1_blocks=layer1_blocks, stem_channels=stem_channels))

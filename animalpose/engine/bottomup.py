@@ -1,0 +1,293 @@
+"""Bottom-up (DEKR) pipeline: whole-image training samples, multi-scale / flip inference,
+COCO evaluation and the training loop.
+
+* :class:`BottomUpDataset` - one COCO image per item: random flip, then one
+  affine (rotation ``U(-30, 30)``, scale ``U(0.75, 1.5)`` of the short side,
+  translation) onto the square input and, with the same parameters, onto the
+  heatmap; targets from :class:`~animalpose.codecs.dekr.DEKRCodec`.  Crowd
+  regions and persons without labelled joints (their segmentation, else
+  their box) and the padding outside the image are ignored by the heatmap
+  loss.  Persons whose annotation area is below ``min_center_area`` (32^2)
+  get no centre.
+* :func:`multi_scale_size` / :func:`predict_image` - the reference test: the
+  image is resized so that its short side is ``input * scale`` and its long
+  side a multiple of 64; the flip test mirrors the input, shifts it
+  ``flip_shift`` (3) pixels left and merges with
+  :meth:`DEKRCodec.flip_merge`; heatmaps of all scales are upsampled to the
+  scale-1 input (bilinear, ``align_corners=True`` + edge replicate) and
+  averaged, pose candidates of all scales are pooled, pose-NMSed, mapped back
+  to the image and optionally rescored (``score *= rescore_net(pose)``).
+* :func:`evaluate_bottomup` - every image of a COCO source -> results JSON ->
+  pycocotools (the ten stats, same evaluator as top-down; no OKS-NMS, as the
+  reference).
+* :class:`BottomUpTrainer` - :class:`~animalpose.engine.trainer.Trainer` with
+  these data, :class:`~animalpose.engine.losses.DEKRLoss` and this validation.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from evaluation import STATS_NAMES, coco_results, evaluate_coco
+
+from ..codecs.dekr import DEKRCodec, offsets_to_poses
+from ..keypoints import get_spec
+from ..transforms import affine_points, get_affine_transform, warp_image
+from .config import BottomUpConfig
+from .losses import DEKRLoss
+from .trainer import Trainer
+
+__all__ = ["BottomUpDataset", "coco_images", "multi_scale_size", "up_interpolate", "predict_image",
+           "evaluate_bottomup", "BottomUpTrainer", "settings"]
+
+
+def settings(cfg) -> BottomUpConfig:
+    """The experiment's bottom-up settings (defaults when the config has no ``bottomup`` section)."""
+    return cfg.bottomup if cfg.bottomup is not None else BottomUpConfig()
+
+
+def coco_images(source, with_people: bool = False) -> Tuple[object, List]:
+    """``(CocoKeypoints, image ids)`` of a source from :func:`~animalpose.engine.data.build_source`;
+    a ``limit`` keeps the first N images; ``with_people`` keeps images with a labelled person."""
+    limit = None
+    if hasattr(source, "source") and hasattr(source, "n"):          # data.limit wrapper
+        source, limit = source.source, source.n
+    if not hasattr(source, "people") or not hasattr(source, "ann_file"):
+        raise ValueError("bottom-up training and evaluation need a COCO-format dataset (dataset: coco)")
+    ids = list(source.image_ids)
+    if with_people:
+        ids = [i for i in ids if any((p.keypoints[:, 2] > 0).any() for p in source.people(i))]
+    return source, ids[:limit] if limit else ids
+
+
+def _image_path(source, image_id) -> str:
+    import os
+    return os.path.join(source.image_dir, source.coco.imgs[image_id]["file_name"])
+
+
+class BottomUpDataset(Dataset):
+    """COCO images -> ``{"image" (3, S, S), "heatmaps" (K+1, h, w), "mask" (K+1, h, w),
+    "offsets" (2K, h, w), "offset_weights" (2K, h, w), "index"}``.
+
+    Randomness depends only on ``(seed, epoch, index)``.
+    """
+
+    def __init__(self, source, spec, codec: DEKRCodec, cfg: BottomUpConfig, normalize, seed: int = 0,
+                 augment: bool = True):
+        self.source, self.image_ids = coco_images(source, with_people=True)
+        self.spec = get_spec(spec)
+        if self.spec.num_joints != 17 and getattr(self.source, "spec", "") == "coco17":
+            raise ValueError(f"bottom-up: spec {self.spec.name} does not match the COCO data (coco17)")
+        self.codec, self.cfg, self.normalize = codec, cfg, normalize
+        self.seed, self.epoch, self.augment = int(seed), 0, augment
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def ignore_mask(self, image_id, h: int, w: int) -> np.ndarray:
+        """``(h, w)`` float32: 0 on crowd regions and persons without labelled joints, else 1."""
+        mask = np.ones((h, w), np.float32)
+        for ann in self.source.coco.imgToAnns.get(image_id, []):
+            if not (ann.get("iscrowd", 0) or int(np.count_nonzero(np.asarray(ann["keypoints"])[2::3])) == 0):
+                continue
+            try:
+                m = self.source.coco.annToMask(ann) > 0
+            except Exception:   # noqa: BLE001 - no usable segmentation: ignore the box
+                x, y, bw, bh = (int(round(v)) for v in ann["bbox"])
+                m = np.zeros((h, w), bool)
+                m[max(y, 0):y + bh, max(x, 0):x + bw] = True
+            mask[m] = 0.0
+        return mask
+
+    def __getitem__(self, index: int) -> Dict:
+        from datasets.sample import read_image
+        image_id = self.image_ids[index]
+        people = self.source.people(image_id)
+        image = read_image(_image_path(self.source, image_id))
+        h, w = image.shape[:2]
+        k = self.spec.num_joints
+        kp = np.stack([p.keypoints for p in people]).astype(np.float64) if people else np.zeros((0, k, 3))
+        areas = np.array([float(p.extra.get("area", 0.0)) for p in people])
+        ignore = self.ignore_mask(image_id, h, w)
+        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        c = self.cfg
+        center = np.array([w / 2.0, h / 2.0])
+        scale = (min(h, w) if c.scale_type == "short" else max(h, w)) / 200.0
+        rot = 0.0
+        if self.augment:
+            if rng.random() < c.flip_prob:
+                image, ignore = image[:, ::-1].copy(), ignore[:, ::-1].copy()
+                kp = self.spec.flip_keypoints(kp, w).astype(np.float64)
+            scale *= rng.uniform(c.min_scale, c.max_scale)
+            rot = rng.uniform(-1.0, 1.0) * c.max_rotation
+            t = int(c.max_translate * scale)
+            if t > 0:
+                center = center + rng.integers(-t, t, size=2)
+        m_in = get_affine_transform(center, scale, rot, self.codec.input_size)
+        m_out = get_affine_transform(center, scale, rot, self.codec.heatmap_size)
+        img = warp_image(image, m_in, self.codec.input_size)
+        mask = cv2.warpAffine((ignore * 255).astype(np.uint8), m_out, tuple(self.codec.heatmap_size)) / 255.0
+        kp_out = kp.copy()
+        if len(kp):
+            kp_out[..., :2] = affine_points(kp[..., :2], m_out)
+        enc = self.codec.encode_hm(kp_out, has_center=areas >= c.min_center_area,
+                                   ignore_mask=(mask > 0.5).astype(np.float32))
+        return {"image": self.normalize(img), "heatmaps": torch.from_numpy(enc["heatmaps"]),
+                "mask": torch.from_numpy(enc["mask"]), "offsets": torch.from_numpy(enc["offsets"]),
+                "offset_weights": torch.from_numpy(enc["offset_weights"]), "index": int(index)}
+
+
+# ---------------------------------------------------------------------- inference
+def multi_scale_size(height: int, width: int, input_size: int, scale: float,
+                     min_scale: float = 1.0) -> Tuple[Tuple[int, int], np.ndarray, np.ndarray]:
+    """Network input ``(w, h)``, source centre and scale (``/200``) of the reference test resize:
+    the short side becomes ``input_size * scale``, the long side a multiple of 64 (times ``scale``)."""
+    center = np.array([int(width / 2.0 + 0.5), int(height / 2.0 + 0.5)], np.float64)
+    min_input = int((min_scale * input_size + 63) // 64 * 64)
+    if width < height:
+        w_r = int(min_input * scale / min_scale)
+        h_r = int(int((min_input / width * height + 63) // 64 * 64) * scale / min_scale)
+        s = np.array([width / 200.0, h_r / w_r * width / 200.0])
+    else:
+        h_r = int(min_input * scale / min_scale)
+        w_r = int(int((min_input / height * width + 63) // 64 * 64) * scale / min_scale)
+        s = np.array([w_r / h_r * height / 200.0, height / 200.0])
+    return (w_r, h_r), center, s
+
+
+def up_interpolate(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """``(N, C, h, w)`` -> ``(N, C, H, W)``: bilinear with ``align_corners=True`` onto
+    ``(H - H//h + 1, W - W//w + 1)``, then edge replication, so map pixel ``i`` lands on ``i * H//h``."""
+    h, w = x.shape[-2:]
+    sh, sw = int(size[0] / h), int(size[1] / w)
+    y = F.interpolate(x, size=(size[0] - sh + 1, size[1] - sw + 1), mode="bilinear", align_corners=True)
+    return F.pad(y, (0, sw - 1, 0, sh - 1), mode="replicate")
+
+
+def _outputs(model, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    out = model(x)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise ValueError("bottom-up inference needs a model returning (heatmaps, offsets), e.g. dekr_w32")
+    return out[0].float(), out[1].float()
+
+
+@torch.no_grad()
+def predict_image(model, image: np.ndarray, codec: DEKRCodec, normalize, spec, device, flip: bool = False,
+                  scales: Sequence[float] = (1.0,), flip_shift: int = 3,
+                  rescore_net: Optional[torch.nn.Module] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Poses of one RGB ``image (H, W, 3)``: ``(M, K, 3)`` (x, y, joint score in image pixels)
+    and pose scores ``(M,)``; see the module docstring."""
+    spec = get_spec(spec)
+    model.eval()
+    h, w = image.shape[:2]
+    side = int(codec.input_size[0])
+    ratio = float(codec.stride[0])
+    scales = sorted((float(s) for s in scales), reverse=True)
+    if 1.0 not in scales:
+        raise ValueError(f"test scales must contain 1.0, got {scales}")
+    base_size, center, base_scale = multi_scale_size(h, w, side, 1.0)
+    heat_sum, poses = None, []
+    for s in scales:
+        size, _, scale_s = multi_scale_size(h, w, side, s)
+        x = normalize(warp_image(image, get_affine_transform(center, scale_s, 0, size), size))[None].to(device)
+        heat, off = _outputs(model, x)
+        pose = offsets_to_poses(off)
+        if flip:
+            xf = torch.flip(x, [3])
+            if flip_shift:
+                xf[..., :-flip_shift] = xf[..., flip_shift:].clone()
+            heat_f, off_f = _outputs(model, xf)
+            heat, pose = codec.flip_merge(heat, pose, heat_f, off_f, spec.flip_index)
+        rs = ratio / s
+        hh, ww = heat.shape[-2:]
+        up = up_interpolate(heat, (int(rs * hh), int(rs * ww)))
+        if heat_sum is not None and up.shape != heat_sum.shape:
+            up = F.interpolate(up, size=heat_sum.shape[-2:], mode="bilinear", align_corners=True)
+        heat_sum = up if heat_sum is None else heat_sum + up
+        cand = codec.decode(heat[0], pose[0])
+        cand[..., :2] *= rs
+        poses.append(cand)
+    final, scores = codec.pose_nms(heat_sum[0] / len(scales), poses, scales.index(1.0))
+    if len(final):
+        final[..., :2] = affine_points(final[..., :2], get_affine_transform(center, base_scale, 0, base_size,
+                                                                            inv=True))
+        if rescore_net is not None:
+            scores = scores * rescore_net.rescore(final).cpu().numpy()
+    return final.astype(np.float32), np.asarray(scores, np.float32)
+
+
+def evaluate_bottomup(model, source, codec: DEKRCodec, normalize, spec, device, flip: bool = False,
+                      scales: Sequence[float] = (1.0,), flip_shift: int = 3,
+                      rescore_net: Optional[torch.nn.Module] = None,
+                      progress: Optional[Callable[[int], None]] = None) -> Dict:
+    """COCO keypoint AP of bottom-up predictions on every image of ``source`` (a COCO loader).
+
+    Returns ``{"protocol": "coco", "stats": {10 stats}, "AP", "results": [...]}``; with no
+    detected pose at all the stats are 0.
+    """
+    from datasets.sample import read_image
+    spec = get_spec(spec)
+    coco, image_ids = coco_images(source)
+    results = []
+    for image_id in image_ids:
+        image = read_image(_image_path(coco, image_id))
+        poses, scores = predict_image(model, image, codec, normalize, spec, device, flip, scales, flip_shift,
+                                      rescore_net)
+        if len(poses):
+            results.extend(coco_results([image_id] * len(poses), poses, scores))
+        if progress:
+            progress(1)
+    if results:
+        stats = dict(evaluate_coco(coco.ann_file, results, sigmas=spec, image_ids=image_ids))
+    else:
+        stats = {n: 0.0 for n in STATS_NAMES}
+    return {"protocol": "coco", "stats": stats, "AP": stats["AP"], "results": results}
+
+
+def load_rescore_net(path: Optional[str], spec, device) -> Optional[torch.nn.Module]:
+    """The DEKR rescore net of ``path`` (``l{1,2,3}`` keys), or None."""
+    if not path:
+        return None
+    from ..models import build_model, load_checkpoint
+    net = build_model("dekr_rescore", get_spec(spec).num_joints)
+    load_checkpoint(net, path)
+    return net.to(device).eval()
+
+
+# ---------------------------------------------------------------------- training
+class BottomUpTrainer(Trainer):
+    """:class:`~animalpose.engine.trainer.Trainer` for DEKR: whole images, DEKR targets and loss,
+    COCO AP validation with :func:`evaluate_bottomup` (checkpointing, resume, TensorBoard unchanged)."""
+
+    def build_train_set(self):
+        return BottomUpDataset(self.train_source, self.spec, self.codec, settings(self.cfg), self.normalize,
+                               seed=self.cfg.train.seed)
+
+    def build_loss(self) -> torch.nn.Module:
+        return DEKRLoss(self.cfg.loss.heatmap_weight, self.cfg.loss.offset_weight)
+
+    def batch_loss(self, batch: Dict) -> torch.Tensor:
+        images = batch["image"].to(self.device, non_blocking=True)
+        targets = {k: batch[k].to(self.device, non_blocking=True)
+                   for k in ("heatmaps", "mask", "offsets", "offset_weights")}
+        heatmaps, offsets = self.net(images)
+        return self.loss_fn(heatmaps, offsets, targets)["total"]
+
+    def validate(self, epoch: int) -> Optional[Dict]:
+        if self.val_source is None:
+            return None
+        b = settings(self.cfg)
+        res = evaluate_bottomup(self.model, self.val_source, self.codec, self.normalize, self.spec, self.device,
+                                flip=self.cfg.eval.flip, scales=b.test_scales, flip_shift=b.flip_shift,
+                                rescore_net=load_rescore_net(b.rescore, self.spec, self.device))
+        if self.writer is not None:
+            self.writer.add_scalar("val/coco", res["AP"], epoch)
+        return res
