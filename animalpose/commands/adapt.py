@@ -21,9 +21,10 @@ def register(sub, formatter):
                     + ", ".join(list_configs()) + ".")
     p.add_argument("--method", choices=METHODS, default="ccssl", help="adaptation method")
     p.add_argument("--source", required=False, default=None,
-                   help="checkpoint to start from: source-pretrained (ccssl), optional (wscda), the WS-CDA model (pplo); "
-                        "not needed with --resume")
-    p.add_argument("--config", required=True, help="config name or YAML path with a `ccssl` (ccssl) or `wscda` (wscda, pplo) section")
+                   help="checkpoint to start from: source-pretrained (ccssl), optional (wscda), the WS-CDA model "
+                        "(pplo); not needed with --resume")
+    p.add_argument("--config", required=True,
+                   help="config name or YAML path with a `ccssl` (ccssl) or `wscda` (wscda, pplo) section")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value (repeatable), e.g. --set ccssl.gamma=5")
     p.add_argument("--no-equivariance", action="store_true", help="ablation: identity view only")
@@ -93,8 +94,8 @@ def run_wscda(args) -> int:
     from wscda.trainer import WSCDATrainer
     ccssl_only = ablation_overrides(args)
     if ccssl_only:
-        raise ValueError(f"--no-equivariance/--no-temporal/--invariance/--flip/--reference-shots are CC-SSL options, "
-                         f"not for --method {args.method}")
+        raise ValueError(f"--no-equivariance/--no-temporal/--invariance/--flip/--reference-shots/--finetune-epochs "
+                         f"are CC-SSL options, not for --method {args.method}")
     if not args.resume:
         if args.method == "pplo" and args.source is None:
             raise ValueError("--method pplo needs --source CKPT (the WS-CDA model) unless --resume")
