@@ -247,7 +247,7 @@ def test_adapt_wscda_then_pplo_few_steps(wscda_data, tmp_path):
     assert main(base[:1] + ["--method", "wscda"] + base[1:] + ["--set", "train.epochs=2", "--out", out_w,
                                                                 "--resume"]) == 0
     ck = torch.load(os.path.join(out_w, "last.pt"), weights_only=True)
-    assert ck["epoch"] == 1 and "discriminator" in ck and ck["wscda"]["alpha"] == -1.0
+    assert ck["epoch"] == 1 and "discriminator" in ck and ck["config"]["wscda"]["alpha"] == -1.0
     losses = json.load(open(os.path.join(out_w, "losses.json")))
     assert [r["epoch"] for r in losses] == [1, 2]
     for r in losses:   # both players' losses are logged

@@ -23,8 +23,8 @@ strength ``g``, the extractor's loss), ``pose``, ``pose_animal``,
 ``wscda.use_human: false`` / ``adversarial: false`` give the two baselines
 (animal labels only; + human data without adaptation) through the same
 code.  The checkpoints are ordinary kit checkpoints (``load_trained``,
-``animalpose evaluate``) with the discriminator under ``"discriminator"``
-and the WS-CDA section under ``"wscda"``.
+``animalpose evaluate``) with the discriminator under ``"discriminator"``;
+the WS-CDA section is part of the stored experiment config.
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 
 from animalpose.engine.config import ExperimentConfig
-from animalpose.engine.configio import to_dict
 from animalpose.engine.data import TopDownDataset, build_source
 from animalpose.engine.optim import build_optimizer, build_scheduler
 from animalpose.engine.trainer import Trainer
@@ -106,9 +105,6 @@ class WSCDATrainer(Trainer):
             self.loss_log = self._read_loss_log()[:self.start_epoch]
         elif source_checkpoint:
             self._load_source(source_checkpoint)
-        if self.dist.is_main:
-            with open(os.path.join(out_dir, "wscda.json"), "w") as f:
-                json.dump(to_dict(wcfg), f, indent=1)
         self.log(f"{self.log_name}: {len(self.train_source)} labelled animals, "
                  f"{len(self.human_source) if self.human_source is not None else 0} humans, "
                  f"{len(self.target_train)} unlabelled target instances (+{len(self.target_test)} held out for "
@@ -137,16 +133,10 @@ class WSCDATrainer(Trainer):
                 except (RuntimeError, KeyError):
                     pass
 
-    def _save(self, path: str, epoch: int, full: bool) -> None:
-        super()._save(path, epoch, full)
-        # add the discriminator and the WS-CDA section to the file just written
-        meta = torch.load(path, map_location="cpu", weights_only=True)
-        meta["wscda"] = to_dict(self.wcfg)
-        if self.disc is not None:
-            meta["discriminator"] = {k: v.detach().cpu() for k, v in self.disc.state_dict().items()}
-        tmp = path + ".tmp"
-        torch.save(meta, tmp)
-        os.replace(tmp, path)
+    def checkpoint_extra(self) -> dict:
+        if self.disc is None:
+            return {}
+        return {"discriminator": {k: v.detach().cpu() for k, v in self.disc.state_dict().items()}}
 
     def _resume(self) -> None:
         super()._resume()

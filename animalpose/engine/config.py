@@ -170,6 +170,99 @@ class CCSSLConfig:
     finetune_epochs: int = 0              # CC-SSL-R: fine-tune on real labels afterwards
 
 
+# WS-CDA / PPLO (``animalpose adapt --method wscda|pplo``); see :mod:`wscda`.
+PPLO_SCHEDULES = ("linear", "geometric")
+PPLO_THRESHOLD_MODES = ("absolute", "quantile")
+
+
+@dataclass
+class DiscriminatorConfig:
+    channels: int = 64                    # width of the conv blocks
+    layers: int = 2                       # 3x3 stride-2 conv + BN + LeakyReLU blocks before the pooled linear
+    lr_mult: float = 1.0                  # discriminator lr = optim.lr * lr_mult
+
+
+@dataclass
+class PPLOConfig:
+    """Progressive pseudo-label optimisation (``animalpose adapt --method pplo``)."""
+
+    rounds: int = 3                       # labelling rounds
+    epochs_per_round: int = 2             # training epochs after each labelling
+    threshold_start: float = 0.6          # first-round threshold (strictest)
+    threshold_end: float = 0.3            # last-round threshold (most relaxed)
+    schedule: str = "linear"              # linear | geometric interpolation start -> end
+    threshold_mode: str = "absolute"      # absolute: heatmap peak >= thr; quantile: peak >= quantile(peaks, thr)
+    min_joints: int = 3                   # instances with fewer confident joints are not used
+    weight: float = 1.0                   # pseudo-labelled images: L_A times this
+    flip: bool = False                    # average with the mirrored prediction when labelling
+    adversarial: bool = True              # keep L_DDL on while training with pseudo-labels
+    lr: Optional[float] = None            # override optim.lr for the PPLO epochs (milestones dropped)
+
+    def __post_init__(self):
+        if self.rounds < 1 or self.epochs_per_round < 1:
+            raise ValueError(f"pplo.rounds and pplo.epochs_per_round must be >= 1, got {self.rounds}, "
+                             f"{self.epochs_per_round}")
+        if self.schedule not in PPLO_SCHEDULES:
+            raise ValueError(f"pplo.schedule must be one of {', '.join(PPLO_SCHEDULES)}, got {self.schedule!r}")
+        if self.threshold_mode not in PPLO_THRESHOLD_MODES:
+            raise ValueError(f"pplo.threshold_mode must be absolute or quantile, got {self.threshold_mode!r}")
+        if self.threshold_end > self.threshold_start:
+            raise ValueError(f"pplo thresholds must relax: threshold_end ({self.threshold_end}) > "
+                             f"threshold_start ({self.threshold_start})")
+        if self.schedule == "geometric" and self.threshold_end <= 0:
+            raise ValueError("pplo.schedule geometric needs threshold_end > 0")
+        if self.threshold_mode == "quantile" and not 0 <= self.threshold_end <= self.threshold_start <= 1:
+            raise ValueError("pplo quantile thresholds must lie in [0, 1]")
+
+
+@dataclass
+class WSCDAConfig:
+    """WS-CDA (``animalpose adapt --method wscda``) and its PPLO stage."""
+
+    human_data: DataConfig = field(default_factory=lambda: DataConfig(dataset="coco", split="train2017"))
+    target_data: DataConfig = field(default_factory=lambda: DataConfig(dataset="animalpose", categories=["horse"]))
+    human_augment: Optional[AugmentConfig] = None    # default: the experiment's augment
+    target_augment: Optional[AugmentConfig] = None   # default: the experiment's augment
+    test_fraction: float = 0.2            # part of the target images held out for evaluation
+    split_seed: int = 0
+    use_human: bool = True                # False: animal labels only (baseline a)
+    use_target: bool = True               # unlabelled target-species stream (z term)
+    adversarial: bool = True              # False: no discriminator (baseline b "with human")
+    alpha: float = -1.0                   # L = alpha * L_DDL + beta * L_pose, alpha * beta < 0 (paper: -1, 500)
+    beta: float = 500.0
+    w1: float = 1.0                       # weight of the human-vs-animal term of L_DDL
+    w2: float = 1.0                       # weight of the animal pose loss L_A
+    reduction: str = "mean"               # mean | sum (the paper's sums)
+    grl_schedule: str = "constant"        # constant | dann (2/(1+exp(-10p))-1 ramp)
+    human_batch_size: Optional[int] = None    # default: train.batch_size
+    target_batch_size: Optional[int] = None   # default: train.batch_size
+    feature_layer: str = ""               # module whose output (or NAME:input) feeds the discriminator; "" = default
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    pplo: PPLOConfig = field(default_factory=PPLOConfig)
+
+    def __post_init__(self):
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if self.adversarial and not (self.alpha < 0 < self.beta):
+            raise ValueError(f"alpha * beta must be < 0 with beta > 0 (the paper: alpha -1, beta 500); got alpha "
+                             f"{self.alpha}, beta {self.beta} (set adversarial: false to switch the discriminator off)")
+        if not self.beta > 0:
+            raise ValueError(f"beta must be > 0, got {self.beta}")
+        if self.reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be mean or sum, got {self.reduction!r}")
+        if self.grl_schedule not in ("constant", "dann"):
+            raise ValueError(f"grl_schedule must be constant or dann, got {self.grl_schedule!r}")
+        for n in ("human_batch_size", "target_batch_size"):
+            v = getattr(self, n)
+            if v is not None and v < 1:
+                raise ValueError(f"{n} must be >= 1, got {v}")
+
+    @property
+    def discriminates(self) -> bool:
+        """Whether a discriminator is trained (needs two domains in the batch)."""
+        return self.adversarial and (self.use_human or self.use_target)
+
+
 @dataclass
 class ExperimentConfig:
     name: str = "experiment"
@@ -187,6 +280,7 @@ class ExperimentConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     ccssl: Optional[CCSSLConfig] = None
     bottomup: Optional[BottomUpConfig] = None     # bottom-up settings (defaults when absent)
+    wscda: Optional[WSCDAConfig] = None           # WS-CDA / PPLO adaptation
 
 
 def is_bottomup(cfg: ExperimentConfig) -> bool:
@@ -223,6 +317,7 @@ def save_experiment(cfg: ExperimentConfig, path: str) -> None:
 
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "CodecConfig", "AugmentConfig", "NormalizeConfig",
-           "OptimConfig", "LossConfig", "TrainConfig", "EvalConfig", "CCSSLConfig", "BottomUpConfig", "ExperimentConfig",
+           "OptimConfig", "LossConfig", "TrainConfig", "EvalConfig", "CCSSLConfig", "BottomUpConfig", "DiscriminatorConfig", "PPLOConfig",
+           "WSCDAConfig", "ExperimentConfig",
            "is_bottomup", "list_configs",
            "load_experiment", "save_experiment", "resolve_config_path", "CONFIG_DIR"]

@@ -139,9 +139,13 @@ class Trainer:
     def best_path(self) -> str:
         return os.path.join(self.out_dir, "best.pt")
 
+    def checkpoint_extra(self) -> dict:
+        """Further entries a subclass stores in every checkpoint (e.g. a discriminator's state)."""
+        return {}
+
     def _save(self, path: str, epoch: int, full: bool) -> None:
         extra = {"epoch": epoch, "config": to_dict(self.cfg), "best_metric": self.best,
-                 "metric": self.cfg.eval.protocol, "history": self.history}
+                 "metric": self.cfg.eval.protocol, "history": self.history, **self.checkpoint_extra()}
         if full:
             extra.update({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                           "rng": runtime.rng_state()})
