@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# `make test` runs two xdist workers on two cores: one intra-op thread each (inherited by the
+# commands the tests start). Two threads per worker oversubscribe the cores, and torch's spinning
+# OpenMP threads then make CPU-bound tests many times slower whenever anything else runs.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
