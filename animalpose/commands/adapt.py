@@ -41,12 +41,12 @@ def register(sub, formatter):
     return p
 
 
+#: consistency switched off -> config override (the --no-* flags here, `animalpose demo --ablation`)
+ABLATION_OVERRIDES = {"no_equivariance": "ccssl.equivariance=false", "no_temporal": "ccssl.temporal=false"}
+
+
 def ablation_overrides(args) -> list:
-    out = []
-    if args.no_equivariance:
-        out.append("ccssl.equivariance=false")
-    if args.no_temporal:
-        out.append("ccssl.temporal=false")
+    out = [o for name, o in ABLATION_OVERRIDES.items() if getattr(args, name)]
     if args.invariance is not None:
         if args.invariance < 0:
             raise ValueError(f"--invariance must be >= 0, got {args.invariance}")

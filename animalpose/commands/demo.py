@@ -18,13 +18,12 @@ import os
 import time
 
 from ._common import add_runtime_options
+from .adapt import ABLATION_OVERRIDES
 
 #: (method name in the report, packaged config, what it is)
 METHODS = (("source_only", "demo_synthetic", "pretrained on synthetic horses"),
            ("ccssl", "demo_ccssl", "CC-SSL adaptation of source_only to the unlabelled target videos"),
            ("oracle", "demo_real", "trained on the labelled target videos (upper bound)"))
-#: --ablation choices -> adapt switches (the report names them ccssl_<choice>)
-ABLATIONS = {"no_temporal": ["ccssl.temporal=false"], "no_equivariance": ["ccssl.equivariance=false"]}
 
 
 def register(sub, formatter):
@@ -38,7 +37,7 @@ def register(sub, formatter):
                                    "OUT/runs/). Estimated at about 13 minutes on an idle 2-core CPU.")
     p.add_argument("--preset", default="demo", choices=("tiny", "demo", "full"), help="data preset")
     p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: the configs')")
-    p.add_argument("--ablation", action="append", default=[], choices=sorted(ABLATIONS),
+    p.add_argument("--ablation", action="append", default=[], choices=sorted(ABLATION_OVERRIDES),
                    help="also run CC-SSL with this consistency switched off (repeatable; reported as "
                         "ccssl_<name>; about 4 minutes each)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -67,8 +66,8 @@ def run(args) -> int:
     seed = 0 if args.seed is None else args.seed
     data = os.path.join(args.out, "data")
     runs = [(name, config, what, []) for name, config, what in METHODS]
-    runs[2:2] = [(f"ccssl_{a}", "demo_ccssl", f"CC-SSL ablation: {a.replace('_', ' ')}", ABLATIONS[a])
-                 for a in dict.fromkeys(args.ablation)]
+    runs[2:2] = [(f"ccssl_{a}", "demo_ccssl", f"CC-SSL ablation: {a.replace('_', ' ')}",
+                  [ABLATION_OVERRIDES[a]]) for a in dict.fromkeys(args.ablation)]
     total = len(runs) + 2
     if _have_data(data, args.preset, seed):
         print(f"[1/{total}] reusing {args.preset} data in {data}")
