@@ -46,8 +46,9 @@ def _quiet_coco(dataset: Dict) -> COCO:
     return coco
 
 
-def load_coco_json(ann_file) -> Dict:
-    """Read and check a COCO keypoints JSON; raises :class:`DatasetFormatError` naming the file."""
+def load_coco_json(ann_file, num_joints: int = NUM_JOINTS) -> Dict:
+    """Read and check a COCO-style keypoints JSON with ``num_joints`` joints per person;
+    raises :class:`DatasetFormatError` naming the file."""
     path = str(ann_file)
     data = read_json(path)
     if not isinstance(data, dict):
@@ -72,9 +73,9 @@ def load_coco_json(ann_file) -> Dict:
         if ann["image_id"] not in image_ids:
             raise DatasetFormatError(path, f"annotation {aid} refers to unknown image_id {ann['image_id']!r}")
         kp, box = ann["keypoints"], ann["bbox"]
-        if not isinstance(kp, list) or len(kp) != 3 * NUM_JOINTS:
+        if not isinstance(kp, list) or len(kp) != 3 * num_joints:
             n = len(kp) if isinstance(kp, list) else type(kp).__name__
-            raise DatasetFormatError(path, f"annotation {aid}: keypoints has {n} numbers, expected {3 * NUM_JOINTS}")
+            raise DatasetFormatError(path, f"annotation {aid}: keypoints has {n} numbers, expected {3 * num_joints}")
         if not isinstance(box, list) or len(box) != 4:
             raise DatasetFormatError(path, f"annotation {aid}: bbox must be 4 numbers [x, y, w, h]")
         try:
@@ -101,10 +102,15 @@ class CocoKeypoints:
     ``len(ds)``; ``ds[i]`` -> :class:`PoseSample` with the RGB image;
     ``ds.annotation(i)`` without it; keypoints ``(17, 3)`` float32,
     ``bbox`` cleaned ``x1, y1, x2, y2``, ``instance_id`` = annotation id,
-    ``extra = {"area", "iscrowd"}`` (detections: ``{"area", "iscrowd", "score"}``).
+    ``extra = {"area", "iscrowd"}`` (detections: ``{"area", "iscrowd", "score"}``);
+    ``area`` is the annotation's, or the box ``w * h`` where it has none.
+
+    Subclasses for other COCO-style person sets (:class:`datasets.crowdpose.CrowdPoseKeypoints`)
+    set :attr:`spec` and :attr:`num_joints` and may extend :meth:`_read_annotations`.
     """
 
     spec = "coco17"
+    num_joints = NUM_JOINTS
 
     def __init__(self, ann_file, image_dir, aspect_ratio: float = 0.75, padding: float = 1.25,
                  min_keypoints: int = 1, use_gt_boxes: bool = True, det_file=None,
@@ -114,7 +120,7 @@ class CocoKeypoints:
         self.aspect_ratio, self.padding = float(aspect_ratio), float(padding)
         self.min_keypoints = int(min_keypoints)
         self.use_gt_boxes = bool(use_gt_boxes)
-        self.coco = _quiet_coco(load_coco_json(self.ann_file))
+        self.coco = _quiet_coco(self._read_annotations(self.ann_file))
         named = [c["id"] for c in self.coco.dataset.get("categories", []) if c.get("name") == "person"]
         self._person_cats = set(named) if named else None
         self.image_ids: List[Any] = list(self.coco.imgs)          # file order
@@ -123,7 +129,8 @@ class CocoKeypoints:
                              if self._keep_top_down(r)]
         else:
             if det_file is None:
-                raise ValueError("CocoKeypoints(use_gt_boxes=False) needs det_file (COCO detection results JSON)")
+                raise ValueError(f"{type(self).__name__}(use_gt_boxes=False) needs det_file "
+                                 "(COCO detection results JSON)")
             self._records = self._detection_records(str(det_file), float(det_score_threshold))
 
     @classmethod
@@ -134,6 +141,10 @@ class CocoKeypoints:
                    os.path.join(root, split), **kwargs)
 
     # ------------------------------------------------------------------
+    def _read_annotations(self, path: str) -> Dict:
+        """The checked JSON (:func:`load_coco_json` with :attr:`num_joints`)."""
+        return load_coco_json(path, self.num_joints)
+
     def _image_info(self, image_id):
         img = self.coco.imgs[image_id]
         return os.path.join(self.image_dir, img["file_name"]), int(img["width"]), int(img["height"])
@@ -145,7 +156,7 @@ class CocoKeypoints:
         for ann in self.coco.imgToAnns.get(image_id, []):
             if self._person_cats is not None and ann.get("category_id") not in self._person_cats:
                 continue
-            kp = np.asarray(ann["keypoints"], np.float32).reshape(NUM_JOINTS, 3)
+            kp = np.asarray(ann["keypoints"], np.float32).reshape(self.num_joints, 3)
             box = clean_bbox(ann["bbox"], width, height)
             area = float(ann["area"]) if "area" in ann else float(ann["bbox"][2]) * float(ann["bbox"][3])
             out.append({"image_path": path, "image_id": image_id, "instance_id": ann["id"], "keypoints": kp,
@@ -172,7 +183,7 @@ class CocoKeypoints:
             path, _, _ = self._image_info(d["image_id"])
             x, y, w, h = (float(v) for v in d["bbox"])
             out.append({"image_path": path, "image_id": d["image_id"], "instance_id": k,
-                        "keypoints": np.zeros((NUM_JOINTS, 3), np.float32),
+                        "keypoints": np.zeros((self.num_joints, 3), np.float32),
                         "bbox": np.array([x, y, x + w, y + h], np.float32), "area": w * h, "iscrowd": 0,
                         "score": float(d["score"])})
         return out
@@ -213,5 +224,5 @@ class CocoKeypoints:
         return np.stack(boxes) if boxes else np.zeros((0, 4), np.float32)
 
     def __repr__(self) -> str:
-        return (f"CocoKeypoints({self.ann_file!r}, {len(self)} instances, {len(self.image_ids)} images, "
+        return (f"{type(self).__name__}({self.ann_file!r}, {len(self)} instances, {len(self.image_ids)} images, "
                 f"{'gt' if self.use_gt_boxes else 'detected'} boxes)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from datasets.render.generate import PARTS, PRESETS, generate, plan, get_preset
+from datasets.render.generate import DEFAULT_PARTS, PARTS, PRESETS, generate, plan, get_preset
 
 from ._progress import Steps
 
@@ -22,8 +22,9 @@ def register(sub, formatter):
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes (the output does not depend on it)")
-    p.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), metavar="PART",
-                   help=f"render only these parts ({', '.join(PARTS)})")
+    p.add_argument("--only", nargs="+", choices=PARTS, default=list(DEFAULT_PARTS), metavar="PART",
+                   help=f"render only these parts ({', '.join(PARTS)}; default: {' '.join(DEFAULT_PARTS)}; "
+                        "crowdpose re-renders the coco people in the CrowdPose format)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 

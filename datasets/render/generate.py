@@ -7,10 +7,13 @@ Output layout (the same as a real ``animal_data`` folder plus COCO):
     <out>/real_animal/<animal>/{train,valid}_idxs_by_video.npy   split files in the official format
     <out>/animalpose/keypoints.json, images/                Animal-Pose format
     <out>/coco/annotations/person_keypoints_{train,val}2017.json, {train,val}2017/
+    <out>/crowdpose/json/crowdpose_{train,val}.json, images/   the coco people in CrowdPose format
     <out>/MANIFEST.json                                     preset, seed and counts
 
 Each job draws from its own seed stream, so the result is identical for a
-seed whatever the number of worker processes.
+seed whatever the number of worker processes.  The ``crowdpose`` part renders
+the same people as ``coco`` (same seeds, in a temporary folder) and converts
+them with :func:`datasets.render.crowdpose_writer.convert_coco_split`.
 """
 from __future__ import annotations
 
@@ -23,7 +26,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-PARTS = ("synthetic", "tigdog", "animalpose", "coco")
+PARTS = ("synthetic", "tigdog", "animalpose", "coco", "crowdpose")
+#: Parts rendered when none are named (``crowdpose`` re-renders the ``coco`` people: opt-in).
+DEFAULT_PARTS = ("synthetic", "tigdog", "animalpose", "coco")
+#: First CrowdPose image id (train; val follows the train ids): the splits share ``images/``.
+CROWDPOSE_FIRST_ID = 100000
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,17 @@ def _job_coco(out, split, n, seed, size):
     return {"part": "coco", "split": split, "images": n, "instances": len(w)}
 
 
-def plan(preset: Preset, out: str, seed: int, parts: Sequence[str] = PARTS) -> List[Tuple[Callable, tuple]]:
+def _job_crowdpose(out, coco_split, split, n, seed, size, id_offset):
+    import tempfile
+    from .coco_writer import render_coco_split
+    from .crowdpose_writer import convert_coco_split
+    with tempfile.TemporaryDirectory(prefix="animalpose_coco_") as tmp:
+        render_coco_split(tmp, coco_split, n, seed=seed, image_size=size)
+        w = convert_coco_split(tmp, coco_split, os.path.join(out, "crowdpose"), split, id_offset=id_offset)
+    return {"part": "crowdpose", "split": split, "images": n, "instances": len(w)}
+
+
+def plan(preset: Preset, out: str, seed: int, parts: Sequence[str] = DEFAULT_PARTS) -> List[Tuple[Callable, tuple]]:
     """The independent jobs of a preset, largest first."""
     jobs: List[Tuple[Callable, tuple]] = []
     if "synthetic" in parts:
@@ -109,10 +126,16 @@ def plan(preset: Preset, out: str, seed: int, parts: Sequence[str] = PARTS) -> L
     if "coco" in parts:
         jobs.append((_job_coco, (out, "train2017", preset.coco_train, seed, preset.image_size)))
         jobs.append((_job_coco, (out, "val2017", preset.coco_val, seed + 7919, preset.image_size)))
+    if "crowdpose" in parts:
+        first = CROWDPOSE_FIRST_ID - 1          # COCO image ids start at 1
+        jobs.append((_job_crowdpose, (out, "train2017", "train", preset.coco_train, seed, preset.image_size,
+                                      first)))
+        jobs.append((_job_crowdpose, (out, "val2017", "val", preset.coco_val, seed + 7919, preset.image_size,
+                                      first + preset.coco_train)))
     return jobs
 
 
-def generate(preset: str, out: str, seed: int = 0, workers: int = 1, parts: Sequence[str] = PARTS,
+def generate(preset: str, out: str, seed: int = 0, workers: int = 1, parts: Sequence[str] = DEFAULT_PARTS,
              progress: Optional[Callable[[str], None]] = None) -> dict:
     """Render a preset into ``out``; returns (and writes) the manifest."""
     p = get_preset(preset)
