@@ -195,3 +195,59 @@ def test_multi_scale_scores_are_normalised_and_decreased(codec):
     heat_far = codec.heat_values(far[None, :, :2], hm)[0].numpy()
     row = [i for i in range(2) if abs(poses[i, 0, 0] - far[0, 0].item()) < 1e-4][0]
     np.testing.assert_allclose(poses[row, :, 2], 0.5 * 0.9 * heat_far, rtol=1e-5)   # max -> scale-1 max x 0.9
+
+
+# ---------------------------------------------------------------------- heatmap matching (TEST.MATCH_HMP)
+def _gauss(h, w, x0, y0, s, a=1.0):
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    return a * np.exp(-((xs - x0) ** 2 + (ys - y0) ** 2) / (2 * s ** 2))
+
+
+def test_gaussian_fit_recovers_an_analytic_gaussian():
+    from animalpose.codecs.dekr import fit_gaussians
+    truth = [(0.8, 6.3, 5.7, 2.5), (0.3, 4.1, 7.9, 1.6), (1.2, 6.0, 6.0, 3.0)]
+    patches = torch.tensor(np.stack([_gauss(13, 13, x, y, s, a) for a, x, y, s in truth]))
+    valid = torch.ones(3, 13, 13, dtype=torch.bool)
+    valid[1, :, :3] = False                          # a window clipped at the left border
+    init = torch.tensor([[p[6, 6].item(), 6.0, 6.0, 2.0] for p in patches], dtype=torch.float64)
+    params, ok = fit_gaussians(patches, valid, init)
+    assert ok.all()
+    np.testing.assert_allclose(params.numpy(), np.array(truth), atol=1e-6)
+
+
+def test_absorb_snaps_to_the_nearest_peak_within_the_distance():
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(64, 64), max_absorb_distance=5.0)
+    hm = torch.zeros(3, 40, 40)                      # K = 2 joints + centre
+    hm[0] = torch.tensor(_gauss(40, 40, 10, 10, 2) + 0.8 * _gauss(40, 40, 30, 30, 2))
+    hm[1] = torch.tensor(_gauss(40, 40, 20, 5, 2))
+    poses = torch.tensor([[[12.0, 11.0, 0.9], [20.0, 12.0, 0.9]],      # joint 0 -> (10, 10); joint 1 too far
+                          [[27.0, 29.0, 0.9], [23.0, 8.0, 0.9]]])      # joint 0 -> (30, 30); joint 1 -> (20, 5)
+    out = codec.absorb(poses, hm)
+    np.testing.assert_allclose(out[..., :2].numpy(), [[[10, 10], [20, 12]], [[30, 30], [20, 5]]])
+    np.testing.assert_allclose(out[..., 2].numpy(), poses[..., 2].numpy())
+
+
+def test_match_to_heatmap_refines_joints_above_the_score_threshold():
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(64, 64), match_heatmap=True,
+                      max_absorb_distance=6.0, adjust_threshold=0.05)
+    hm = torch.zeros(3, 48, 48)
+    hm[0] = torch.tensor(_gauss(48, 48, 20.3, 14.6, 8.0))             # upsampled-map sigma (2 x stride 4)
+    hm[1] = torch.tensor(_gauss(48, 48, 40.6, 3.2, 8.0))              # near the border: clipped window
+    poses = np.array([[[22.0, 16.0, 0.5], [41.0, 2.0, 0.5]],
+                      [[21.0, 15.0, 0.01], [30.0, 30.0, 0.5]]], np.float32)
+    out = codec.match_to_heatmap(poses, hm)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out[0, 0, :2], [20.3, 14.6], atol=1e-4)   # absorbed to (20, 15), then fitted
+    np.testing.assert_allclose(out[0, 1, :2], [40.6, 3.2], atol=1e-4)
+    np.testing.assert_allclose(out[1, 0, :2], [20.0, 15.0])               # absorbed, score too low to adjust
+    np.testing.assert_allclose(out[:, :, 2], poses[:, :, 2])
+
+
+def test_matching_exact_targets_keeps_the_ground_truth(codec):
+    people = np.stack([_person(20, 20, 8, 1), _person(44, 40, 10, 2)])
+    t = codec.encode_hm(people)
+    matched = DEKRCodec(input_size=(256, 256), heatmap_size=(64, 64), match_heatmap=True, max_absorb_distance=3.0)
+    poses, _ = _decode_exact(matched, t)
+    refined = matched.match_to_heatmap(poses, torch.from_numpy(t["heatmaps"]))
+    order = np.argsort(refined[:, 0, 0])
+    np.testing.assert_allclose(refined[order, :, :2], people[:, :, :2], atol=0.05)

@@ -31,6 +31,22 @@ Decode (:meth:`DEKRCodec.decode`, torch, one image):
   (0.05) x sqrt(area); of each duplicate group the pose with the highest mean
   heatmap value is kept; pose score = mean joint score.
 
+Heatmap matching (:meth:`DEKRCodec.match_to_heatmap`, the reference's
+``TEST.MATCH_HMP``, off by default there and here): after pose NMS each
+regressed joint is *absorbed* by the nearest of the ``max_people`` strongest
+local maxima (5x5 max-pool NMS) of its joint heatmap when that peak is closer
+than ``max_absorb_distance`` (75 px of a 512 input), then *adjusted*: when the
+joint score exceeds ``adjust_threshold`` (0.05), an isotropic unnormalised
+Gaussian ``A exp(-|p - mu|^2 / 2 s^2)`` is least-squares fitted to the heatmap
+in the ``(2 n + 1)^2`` window (``n = adjust_kernel``, 6; clipped at the
+border) round the rounded joint, starting from ``s = 2``, and ``mu`` replaces
+the joint.  The reference fits each joint with ``scipy.optimize.curve_fit``
+(Levenberg-Marquardt, 300 evaluations) and leaves joints whose fit fails; here
+all joints are fitted at once by a batched Levenberg-Marquardt
+(:func:`fit_gaussians`) and a fit that fails (non-finite, or its centre
+outside the window) leaves the joint too.  Only the joint channels are used
+(the centre is the last channel here).
+
 Flip test (:meth:`DEKRCodec.flip_merge`): heatmaps of the mirrored input are
 mirrored back with the joint channels swapped (the centre stays last); its
 offsets become poses with ``x = W - x - 1`` and the joints swapped, are
@@ -47,7 +63,7 @@ import torch.nn.functional as F
 
 from .base import _size, as_numpy
 
-__all__ = ["DEKRCodec", "offsets_to_poses", "joint_areas", "person_centers"]
+__all__ = ["DEKRCodec", "offsets_to_poses", "joint_areas", "person_centers", "fit_gaussians"]
 
 
 def person_centers(keypoints: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -80,6 +96,59 @@ def offsets_to_poses(offsets: torch.Tensor) -> torch.Tensor:
     return loc - off
 
 
+def fit_gaussians(patches: torch.Tensor, valid: torch.Tensor, init: torch.Tensor,
+                  iterations: int = 100) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Least-squares fits of ``A exp(-((x - x0)^2 + (y - y0)^2) / (2 s^2))`` to ``B`` patches.
+
+    ``patches (B, S, S)`` values, ``valid (B, S, S)`` bool (pixels that take part;
+    border windows are smaller), ``init (B, 4)`` start ``(A, x0, y0, s)`` in patch
+    pixels (x = column).  Batched Levenberg-Marquardt (Marquardt's diagonal
+    damping, float64).  Returns ``params (B, 4)`` and ``ok (B,)``: finite, with
+    the centre inside the patch.
+    """
+    dt = torch.float64
+    p = init.to(dt).clone()
+    b, s, _ = patches.shape
+    ys, xs = torch.meshgrid(torch.arange(s, dtype=dt, device=patches.device),
+                            torch.arange(s, dtype=dt, device=patches.device), indexing="ij")
+    xs, ys = xs.reshape(1, -1), ys.reshape(1, -1)
+    h = patches.to(dt).reshape(b, -1)
+    m = valid.to(dt).reshape(b, -1)
+
+    def model(q):
+        d2 = (xs - q[:, 1:2]) ** 2 + (ys - q[:, 2:3]) ** 2
+        e = torch.exp(-d2 / (2 * q[:, 3:4] ** 2))
+        return e, d2
+
+    def cost(q):
+        e, _ = model(q)
+        return (((q[:, 0:1] * e - h) * m) ** 2).sum(1)
+
+    lam = torch.full((b,), 1e-3, dtype=dt, device=patches.device)
+    cur = cost(p)
+    eye = torch.eye(4, dtype=dt, device=patches.device)
+    for _ in range(iterations):
+        e, d2 = model(p)
+        a, sg = p[:, 0:1], p[:, 3:4]
+        r = (a * e - h) * m                                                     # (B, n)
+        jac = torch.stack([e, a * e * (xs - p[:, 1:2]) / sg ** 2, a * e * (ys - p[:, 2:3]) / sg ** 2,
+                           a * e * d2 / sg ** 3], 2) * m[..., None]             # (B, n, 4)
+        jtj = jac.transpose(1, 2) @ jac
+        g = (jac.transpose(1, 2) @ r[..., None])[..., 0]
+        damp = jtj + lam[:, None, None] * (jtj * eye + 1e-12 * eye)
+        step = torch.linalg.solve(damp, -g[..., None])[..., 0]
+        step = torch.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0)
+        trial = p + step
+        new = cost(trial)
+        better = torch.isfinite(new) & (new < cur)
+        p = torch.where(better[:, None], trial, p)
+        cur = torch.where(better, new, cur)
+        lam = torch.where(better, lam / 10, lam * 10).clamp(1e-12, 1e12)
+    ok = torch.isfinite(p).all(1) & (p[:, 3].abs() > 1e-6)
+    ok &= (p[:, 1] >= 0) & (p[:, 1] <= s - 1) & (p[:, 2] >= 0) & (p[:, 2] <= s - 1)
+    return p.to(init.dtype), ok
+
+
 class DEKRCodec:
     """DEKR target generator and decoder (see the module docstring).
 
@@ -93,6 +162,9 @@ class DEKRCodec:
         max_people, keypoint_threshold, pool_thresholds: centre-peak selection.
         nms_threshold, nms_num_threshold: pose NMS.
         decrease: score factor of poses from scales other than 1 (multi-scale).
+        match_heatmap, max_absorb_distance, adjust_threshold, adjust_kernel:
+            the reference's ``TEST.MATCH_HMP`` step (:meth:`match_to_heatmap`);
+            the distance is in pixels of the (scale-1) network input.
     """
 
     name = "dekr"
@@ -101,7 +173,8 @@ class DEKRCodec:
                  center_sigma: float = 4.0, bg_weight: float = 0.1, offset_radius: int = 4,
                  max_people: int = 30, keypoint_threshold: float = 0.01,
                  pool_thresholds: Sequence[float] = (300.0, 200.0), nms_threshold: float = 0.05,
-                 nms_num_threshold: int = 8, decrease: float = 0.9):
+                 nms_num_threshold: int = 8, decrease: float = 0.9, match_heatmap: bool = False,
+                 max_absorb_distance: float = 75.0, adjust_threshold: float = 0.05, adjust_kernel: int = 6):
         self.input_size = _size(input_size, "input_size")
         self.heatmap_size = _size(heatmap_size, "heatmap_size")
         if not (float(sigma) > 0 and float(center_sigma) > 0):
@@ -112,6 +185,12 @@ class DEKRCodec:
         self.pool_thresholds = tuple(float(v) for v in pool_thresholds)
         self.nms_threshold, self.nms_num_threshold = float(nms_threshold), int(nms_num_threshold)
         self.decrease = float(decrease)
+        if float(max_absorb_distance) < 0 or int(adjust_kernel) < 1:
+            raise ValueError(f"max_absorb_distance must be >= 0 and adjust_kernel >= 1, got "
+                             f"{max_absorb_distance}, {adjust_kernel}")
+        self.match_heatmap = bool(match_heatmap)
+        self.max_absorb_distance, self.adjust_threshold = float(max_absorb_distance), float(adjust_threshold)
+        self.adjust_kernel = int(adjust_kernel)
 
     def __repr__(self) -> str:
         return (f"DEKRCodec(input_size={self.input_size}, heatmap_size={self.heatmap_size}, sigma={self.sigma:g}, "
@@ -310,3 +389,63 @@ class DEKRCodec:
             keep.append(best)
             ignored.update(group.tolist())
         return keep
+
+    # ------------------------------------------------------------------ heatmap matching
+    def absorb(self, poses: torch.Tensor, heatmap: torch.Tensor) -> torch.Tensor:
+        """Move each joint of ``poses (M, K, >=2)`` (x, y first) onto the nearest of the
+        ``max_people`` strongest 5x5 local maxima of its channel of ``heatmap (K+1, H, W)``
+        when closer than ``max_absorb_distance``; returns a new tensor."""
+        out = poses.clone()
+        m, k = poses.shape[:2]
+        if m == 0:
+            return out
+        hm = heatmap[:k][None]
+        peaks = hm * (F.max_pool2d(hm, 5, 1, 2) == hm).to(hm.dtype)
+        w = hm.shape[-1]
+        val, idx = peaks[0].reshape(k, -1).topk(min(self.max_people, peaks[0, 0].numel()), dim=1)   # (K, P)
+        pk = torch.stack([idx % w, torch.div(idx, w, rounding_mode="floor")], 2).to(poses.dtype)  # (K, P, 2)
+        dist = (poses[:, :, None, :2] - pk[None]).norm(dim=-1)                                  # (M, K, P)
+        dist = dist.masked_fill(~(val > 0)[None], float("inf"))
+        best, arg = dist.min(2)                                                                 # (M, K)
+        snap = pk[torch.arange(k, device=poses.device)[None, :], arg]                           # (M, K, 2)
+        near = (best < self.max_absorb_distance)[..., None]
+        out[..., :2] = torch.where(near, snap, poses[..., :2])
+        return out
+
+    def adjust(self, poses: torch.Tensor, heatmap: torch.Tensor) -> torch.Tensor:
+        """Sub-pixel refinement of the joints of ``poses (M, K, 3)`` whose score exceeds
+        ``adjust_threshold``: Gaussian fit (:func:`fit_gaussians`) to ``heatmap (K+1, H, W)``
+        in the ``(2 n + 1)^2`` window round the rounded joint; returns a new tensor."""
+        out = poses.clone()
+        m, k = poses.shape[:2]
+        sel = (poses[..., 2] > self.adjust_threshold).nonzero(as_tuple=False)                  # (B, 2)
+        if sel.shape[0] == 0:
+            return out
+        n = self.adjust_kernel
+        _, h, w = heatmap.shape
+        joint = sel[:, 1]
+        xy = poses[sel[:, 0], joint, :2]
+        cx = torch.floor(xy[:, 0] + 0.5).long().clamp(0, w - 1)
+        cy = torch.floor(xy[:, 1] + 0.5).long().clamp(0, h - 1)
+        off = torch.arange(-n, n + 1, device=heatmap.device)
+        gx, gy = cx[:, None] + off[None], cy[:, None] + off[None]                              # (B, S)
+        vx, vy = (gx >= 0) & (gx < w), (gy >= 0) & (gy < h)
+        patches = heatmap[joint[:, None, None], gy.clamp(0, h - 1)[:, :, None], gx.clamp(0, w - 1)[:, None, :]]
+        valid = vy[:, :, None] & vx[:, None, :]
+        init = torch.stack([heatmap[joint, cy, cx].to(torch.float64), torch.full_like(cx, n, dtype=torch.float64),
+                            torch.full_like(cx, n, dtype=torch.float64),
+                            torch.full_like(cx, 2, dtype=torch.float64)], 1)
+        params, ok = fit_gaussians(patches, valid, init)
+        new = torch.stack([cx - n + params[:, 1], cy - n + params[:, 2]], 1).to(poses.dtype)
+        out[sel[ok, 0], joint[ok], :2] = new[ok]
+        return out
+
+    def match_to_heatmap(self, poses, heatmap: torch.Tensor):
+        """The reference's heatmap matching of decoded ``poses (M, K, 3)`` (x, y, joint score,
+        NumPy or torch, same frame as ``heatmap (K+1, H, W)``): :meth:`absorb`, then
+        :meth:`adjust`.  Returns the same type as ``poses``."""
+        is_np = isinstance(poses, np.ndarray)
+        p = torch.as_tensor(poses, dtype=torch.float64, device=heatmap.device)
+        hm = heatmap.to(torch.float64)
+        p = self.adjust(self.absorb(p, hm), hm)
+        return p.cpu().numpy().astype(poses.dtype) if is_np else p.to(poses.dtype)

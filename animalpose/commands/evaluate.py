@@ -49,6 +49,9 @@ def register(sub, formatter):
                    help="bottom-up (DEKR) test scales, e.g. 2 1 0.5 (must include 1; default: the config's)")
     p.add_argument("--rescore", default=None,
                    help="bottom-up (DEKR): rescore-net checkpoint (final_rescore_coco_kpt.pth)")
+    p.add_argument("--match-heatmap", choices=("on", "off"), default=None,
+                   help="bottom-up (DEKR): snap the regressed joints to heatmap peaks and refine them by a Gaussian "
+                        "fit (the reference's TEST.MATCH_HMP; default: the config's codec option match_heatmap)")
     add_runtime_options(p, "runs/evaluate", seed=False)
     return p
 
@@ -131,6 +134,8 @@ def _evaluate_bottomup(tm, source, device, args):
     if 1.0 not in [float(s) for s in scales]:
         raise ValueError(f"--scales must include 1, got {scales}")
     flip = args.flip
+    if args.match_heatmap is not None:
+        tm.codec.match_heatmap = args.match_heatmap == "on"
     _, ids = coco_images(source)
     bar = Steps("evaluate coco (bottom-up)", len(ids), args.quiet)
     try:

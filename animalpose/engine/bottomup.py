@@ -15,8 +15,9 @@ COCO evaluation and the training loop.
   ``flip_shift`` (3) pixels left and merges with
   :meth:`DEKRCodec.flip_merge`; heatmaps of all scales are upsampled to the
   scale-1 input (bilinear, ``align_corners=True`` + edge replicate) and
-  averaged, pose candidates of all scales are pooled, pose-NMSed, mapped back
-  to the image and optionally rescored (``score *= rescore_net(pose)``).
+  averaged, pose candidates of all scales are pooled, pose-NMSed, optionally
+  matched to the averaged heatmap (``codec.match_heatmap``), mapped back to the
+  image and optionally rescored (``score *= rescore_net(pose)``).
 * :func:`evaluate_bottomup` - every image of a COCO source -> results JSON ->
   pycocotools (the ten stats, same evaluator as top-down; no OKS-NMS, as the
   reference).
@@ -215,8 +216,11 @@ def predict_image(model, image: np.ndarray, codec: DEKRCodec, normalize, spec, d
         cand = codec.decode(heat[0], pose[0])
         cand[..., :2] *= rs
         poses.append(cand)
-    final, scores = codec.pose_nms(heat_sum[0] / len(scales), poses, scales.index(1.0))
+    heat_avg = heat_sum[0] / len(scales)
+    final, scores = codec.pose_nms(heat_avg, poses, scales.index(1.0))
     if len(final):
+        if codec.match_heatmap:
+            final = codec.match_to_heatmap(final, heat_avg)
         final[..., :2] = affine_points(final[..., :2], get_affine_transform(center, base_scale, 0, base_size,
                                                                             inv=True))
         if rescore_net is not None:
