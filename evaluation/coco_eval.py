@@ -125,10 +125,12 @@ def evaluate_coco(gt, results: Union[str, List[dict]], sigmas=None, quiet: bool 
     return (stats, ev) if return_eval else stats
 
 
-def format_stats_table(stats_by_name) -> str:
-    """The ten COCO stats of one or several methods (``{name: {stat: value}}``) as a Markdown table."""
-    head = "| method | " + " | ".join(STATS_NAMES) + " |"
-    rule = "|---|" + "---|" * len(STATS_NAMES)
-    rows = [f"| {name} | " + " | ".join(f"{float(st.get(k, float('nan'))):.3f}" for k in STATS_NAMES) + " |"
+def format_stats_table(stats_by_name, names=STATS_NAMES) -> str:
+    """The stats ``names`` (default: the ten COCO ones; e.g. :data:`evaluation.CROWDPOSE_STATS`) of one
+    or several methods (``{name: {stat: value}}``) as a Markdown table."""
+    names = tuple(names)
+    head = "| method | " + " | ".join(names) + " |"
+    rule = "|---|" + "---|" * len(names)
+    rows = [f"| {name} | " + " | ".join(f"{float(st.get(k, float('nan'))):.3f}" for k in names) + " |"
             for name, st in stats_by_name.items()]
     return "\n".join([head, rule] + rows)

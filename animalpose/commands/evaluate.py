@@ -13,11 +13,13 @@ from ._progress import Steps
 
 def register(sub, formatter):
     p = sub.add_parser(
-        "evaluate", formatter_class=formatter, help="evaluate a checkpoint (CC-SSL/UDA PCK, bbox PCK, COCO AP)",
+        "evaluate", formatter_class=formatter,
+        help="evaluate a checkpoint (CC-SSL/UDA PCK, bbox PCK, COCO / CrowdPose AP)",
         description="Evaluate a checkpoint on a dataset. Protocols: ccssl (exact CC-SSL PCK@0.05 at heatmap level, "
                     "batches of 6), uda (the same, joints whose 7x7 target leaves the map dropped), pck-bbox "
                     "(PCK@alpha in image pixels / longer bbox side, with AUC and EPE), coco (pycocotools AP/AR with "
-                    "rescoring and OKS-NMS). Writes OUT/<stem>.md, .csv, .json and .png (per joint and per group) "
+                    "rescoring and OKS-NMS; on CrowdPose data the CrowdPose protocol and its nine stats). Writes "
+                    "OUT/<stem>.md, .csv, .json and .png (per joint and per group) "
                     "or, for coco, OUT/coco_stats.json and OUT/keypoint_results.json; prints the table. Data "
                     "options default to the validation set stored in the checkpoint's config.")
     p.add_argument("--checkpoint", required=True, action="append",
@@ -26,14 +28,15 @@ def register(sub, formatter):
     p.add_argument("--data", default=None, help="dataset root (the `animalpose generate` layout or a real download)")
     p.add_argument("--dataset", choices=DATASETS, default=None, help="dataset format")
     p.add_argument("--animal", default=None, help="species (synthetic_animal, tigdog)")
-    p.add_argument("--split", default=None, help="split: test/train/all (tigdog), valid (synthetic), val2017 (coco)")
+    p.add_argument("--split", default=None,
+                   help="split: test/train/all (tigdog), valid (synthetic), val2017 (coco), val/test (crowdpose)")
     p.add_argument("--crop", choices=("ccssl", "uda"), default=None, help="TigDog crop protocol")
     p.add_argument("--categories", nargs="+", default=None, help="Animal-Pose categories to keep")
     p.add_argument("--det-file", default=None,
-                   help="coco top-down: person detections (COCO results JSON, e.g. "
+                   help="coco / crowdpose top-down: person detections (COCO results JSON, e.g. "
                         "COCO_val2017_detections_AP_H_56_person.json) instead of ground-truth boxes")
     p.add_argument("--det-score-threshold", type=float, default=None,
-                   help="coco top-down: drop detections scoring below this (reference IMAGE_THRE 0.0)")
+                   help="coco / crowdpose top-down: drop detections scoring below this (reference IMAGE_THRE 0.0)")
     p.add_argument("--protocol", choices=PROTOCOLS, default=None, help="default: the config's eval.protocol")
     p.add_argument("--flip", action="store_true", help="flip test (the codec's convention)")
     p.add_argument("--batch-size", type=int, default=None,
@@ -48,7 +51,8 @@ def register(sub, formatter):
     p.add_argument("--scales", type=float, nargs="+", default=None,
                    help="bottom-up (DEKR) test scales, e.g. 2 1 0.5 (must include 1; default: the config's)")
     p.add_argument("--rescore", default=None,
-                   help="bottom-up (DEKR): rescore-net checkpoint (final_rescore_coco_kpt.pth)")
+                   help="bottom-up (DEKR): rescore-net checkpoint (final_rescore_coco_kpt.pth, "
+                        "final_rescore_crowd_pose_kpt.pth)")
     p.add_argument("--match-heatmap", choices=("on", "off"), default=None,
                    help="bottom-up (DEKR): snap the regressed joints to heatmap peaks and refine them by a Gaussian "
                         "fit (the reference's TEST.MATCH_HMP; default: the config's codec option match_heatmap)")
@@ -60,7 +64,7 @@ def run(args) -> int:
     from evaluation import format_table, write_report
     from ..engine.config import is_bottomup, load_experiment
     from ..engine.data import build_source
-    from ..engine.evaluator import evaluate
+    from ..engine.evaluator import evaluate, keypoint_benchmark
     from ..engine.inference import load_trained
     from ..engine.runtime import resolve_device
 
@@ -68,7 +72,7 @@ def run(args) -> int:
     if names and len(names) != len(args.checkpoint):
         raise ValueError(f"--name given {len(names)} times for {len(args.checkpoint)} --checkpoint values")
     device = resolve_device(args.device)
-    results, spec, protocol = {}, None, None
+    results, spec, protocol, bench = {}, None, None, None
     config = load_experiment(args.config) if args.config else None
     for k, ckpt in enumerate(args.checkpoint):
         tm = load_trained(ckpt, device, config)
@@ -87,6 +91,12 @@ def run(args) -> int:
         if batch < 1:
             raise ValueError(f"--batch-size must be >= 1, got {batch}")
         source = build_source(data, aspect_ratio=tm.codec.input_size[0] / tm.codec.input_size[1])
+        if is_bottomup(cfg) or protocol == "coco":
+            b = keypoint_benchmark(source)
+            if bench is not None and b is not bench:
+                raise ValueError(f"{ckpt}: its data is scored by the {b.title} protocol, the first checkpoint's "
+                                 f"by the {bench.title} one; give the same data (--dataset, --data) to compare")
+            bench = b
         if is_bottomup(cfg):
             result = _evaluate_bottomup(tm, source, device, args)
             protocol = "coco"
@@ -118,7 +128,7 @@ def run(args) -> int:
             for key, v in result["stats"].items():
                 print(f"  {key:8s} {v:.3f}")
         from evaluation import format_stats_table
-        print(format_stats_table({n: r["stats"] for n, r in results.items()}))
+        print(format_stats_table({n: r["stats"] for n, r in results.items()}, bench.stat_names))
         return 0
     paths = write_report(args.out, results, spec, stem=args.stem)
     print(format_table(results, spec, per_joint=True))
@@ -127,8 +137,9 @@ def run(args) -> int:
 
 
 def _evaluate_bottomup(tm, source, device, args):
-    """COCO AP of a bottom-up (DEKR) model on every image of ``source``."""
+    """COCO / CrowdPose AP of a bottom-up (DEKR) model on every image of ``source``."""
     from ..engine.bottomup import coco_images, evaluate_bottomup, load_rescore_net, settings
+    from ..engine.evaluator import keypoint_benchmark
     b = settings(tm.cfg)
     scales = args.scales or b.test_scales
     if 1.0 not in [float(s) for s in scales]:
@@ -137,7 +148,7 @@ def _evaluate_bottomup(tm, source, device, args):
     if args.match_heatmap is not None:
         tm.codec.match_heatmap = args.match_heatmap == "on"
     _, ids = coco_images(source)
-    bar = Steps("evaluate coco (bottom-up)", len(ids), args.quiet)
+    bar = Steps(f"evaluate {keypoint_benchmark(source).name} (bottom-up)", len(ids), args.quiet)
     try:
         return evaluate_bottomup(tm.model, source, tm.codec, tm.normalize, tm.spec, device, flip=flip, scales=scales,
                                  flip_shift=b.flip_shift,

@@ -1,14 +1,17 @@
 """Bottom-up (DEKR) pipeline: whole-image training samples, multi-scale / flip inference,
 COCO evaluation and the training loop.
 
-* :class:`BottomUpDataset` - one COCO image per item: random flip, then one
-  affine (rotation ``U(-30, 30)``, scale ``U(0.75, 1.5)`` of the short side,
-  translation) onto the square input and, with the same parameters, onto the
-  heatmap; targets from :class:`~animalpose.codecs.dekr.DEKRCodec`.  Crowd
-  regions and persons without labelled joints (their segmentation, else
-  their box) and the padding outside the image are ignored by the heatmap
-  loss.  Persons whose annotation area is below ``min_center_area`` (32^2)
-  get no centre.
+* :class:`BottomUpDataset` - one COCO or CrowdPose image per item: random
+  flip, then one affine (rotation ``U(-30, 30)``, scale ``U(0.75, 1.5)`` of
+  the short side, translation) onto the square input and, with the same
+  parameters, onto the heatmap; targets from
+  :class:`~animalpose.codecs.dekr.DEKRCodec`.  The padding outside the image
+  is ignored by the heatmap loss, and on COCO also crowd regions and persons
+  without labelled joints (their segmentation, else their box); on CrowdPose
+  nothing else, as DEKR's CrowdPose loader (its ``get_mask`` masks nothing).
+  Persons whose annotation area is below ``min_center_area`` (32^2; the
+  CrowdPose configs set 0, DEKR's CrowdPose loader has no area test) get no
+  centre.
 * :func:`multi_scale_size` / :func:`predict_image` - the reference test: the
   image is resized so that its short side is ``input * scale`` and its long
   side a multiple of 64; the flip test mirrors the input, shifts it
@@ -18,9 +21,10 @@ COCO evaluation and the training loop.
   averaged, pose candidates of all scales are pooled, pose-NMSed, optionally
   matched to the averaged heatmap (``codec.match_heatmap``), mapped back to the
   image and optionally rescored (``score *= rescore_net(pose)``).
-* :func:`evaluate_bottomup` - every image of a COCO source -> results JSON ->
-  pycocotools (the ten stats, same evaluator as top-down; no OKS-NMS, as the
-  reference).
+* :func:`evaluate_bottomup` - every image of a COCO / CrowdPose source ->
+  results -> the source's :func:`~animalpose.engine.evaluator.keypoint_benchmark`
+  (COCO's ten stats or CrowdPose's nine, same evaluator as top-down; no
+  OKS-NMS, as the reference).
 * :class:`BottomUpTrainer` - :class:`~animalpose.engine.trainer.Trainer` with
   these data, :class:`~animalpose.engine.losses.DEKRLoss` and this validation.
 """
@@ -34,12 +38,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from evaluation import STATS_NAMES, coco_results, evaluate_coco
+from evaluation import coco_results
 
 from ..codecs.dekr import DEKRCodec, offsets_to_poses
 from ..keypoints import get_spec
 from ..transforms import affine_points, get_affine_transform, warp_image
 from .config import BottomUpConfig
+from .evaluator import keypoint_benchmark
 from .losses import DEKRLoss
 from .trainer import Trainer
 
@@ -53,13 +58,14 @@ def settings(cfg) -> BottomUpConfig:
 
 
 def coco_images(source, with_people: bool = False) -> Tuple[object, List]:
-    """``(CocoKeypoints, image ids)`` of a source from :func:`~animalpose.engine.data.build_source`;
-    a ``limit`` keeps the first N images; ``with_people`` keeps images with a labelled person."""
+    """``(CocoKeypoints, image ids)`` of a source from :func:`~animalpose.engine.data.build_source`
+    (COCO or CrowdPose); a ``limit`` keeps the first N images; ``with_people`` keeps images with a
+    labelled person."""
     limit = None
     if hasattr(source, "source") and hasattr(source, "n"):          # data.limit wrapper
         source, limit = source.source, source.n
     if not hasattr(source, "people") or not hasattr(source, "ann_file"):
-        raise ValueError("bottom-up training and evaluation need a COCO-format dataset (dataset: coco)")
+        raise ValueError("bottom-up training and evaluation need a COCO-format dataset (dataset: coco or crowdpose)")
     ids = list(source.image_ids)
     if with_people:
         ids = [i for i in ids if any((p.keypoints[:, 2] > 0).any() for p in source.people(i))]
@@ -72,7 +78,7 @@ def _image_path(source, image_id) -> str:
 
 
 class BottomUpDataset(Dataset):
-    """COCO images -> ``{"image" (3, S, S), "heatmaps" (K+1, h, w), "mask" (K+1, h, w),
+    """COCO / CrowdPose images -> ``{"image" (3, S, S), "heatmaps" (K+1, h, w), "mask" (K+1, h, w),
     "offsets" (2K, h, w), "offset_weights" (2K, h, w), "index"}``.
 
     Randomness depends only on ``(seed, epoch, index)``.
@@ -82,8 +88,12 @@ class BottomUpDataset(Dataset):
                  augment: bool = True):
         self.source, self.image_ids = coco_images(source, with_people=True)
         self.spec = get_spec(spec)
-        if self.spec.num_joints != 17 and getattr(self.source, "spec", "") == "coco17":
-            raise ValueError(f"bottom-up: spec {self.spec.name} does not match the COCO data (coco17)")
+        data_spec = getattr(self.source, "spec", "")
+        if data_spec and self.spec.name != data_spec:
+            title = keypoint_benchmark(self.source).title
+            raise ValueError(f"bottom-up: spec {self.spec.name} does not match the {title} data ({data_spec})")
+        # DEKR masks crowd regions and unlabelled persons of COCO; its CrowdPose loader masks nothing
+        self.mask_people = keypoint_benchmark(self.source).name != "crowdpose"
         self.codec, self.cfg, self.normalize = codec, cfg, normalize
         self.seed, self.epoch, self.augment = int(seed), 0, augment
 
@@ -94,8 +104,11 @@ class BottomUpDataset(Dataset):
         return len(self.image_ids)
 
     def ignore_mask(self, image_id, h: int, w: int) -> np.ndarray:
-        """``(h, w)`` float32: 0 on crowd regions and persons without labelled joints, else 1."""
+        """``(h, w)`` float32: 0 on crowd regions and persons without labelled joints, else 1
+        (all 1 on CrowdPose, see :attr:`mask_people`)."""
         mask = np.ones((h, w), np.float32)
+        if not self.mask_people:
+            return mask
         for ann in self.source.coco.imgToAnns.get(image_id, []):
             if not (ann.get("iscrowd", 0) or int(np.count_nonzero(np.asarray(ann["keypoints"])[2::3])) == 0):
                 continue
@@ -232,14 +245,17 @@ def evaluate_bottomup(model, source, codec: DEKRCodec, normalize, spec, device, 
                       scales: Sequence[float] = (1.0,), flip_shift: int = 3,
                       rescore_net: Optional[torch.nn.Module] = None,
                       progress: Optional[Callable[[int], None]] = None) -> Dict:
-    """COCO keypoint AP of bottom-up predictions on every image of ``source`` (a COCO loader).
+    """Keypoint AP of bottom-up predictions on every image of ``source`` (a COCO or CrowdPose loader),
+    scored by its :func:`~animalpose.engine.evaluator.keypoint_benchmark`.
 
-    Returns ``{"protocol": "coco", "stats": {10 stats}, "AP", "results": [...]}``; with no
-    detected pose at all the stats are 0.
+    Returns ``{"protocol": "coco", "stats": {10 COCO / 9 CrowdPose stats}, "AP", "results": [...]}``;
+    with no detected pose at all the stats are 0.
     """
     from datasets.sample import read_image
     spec = get_spec(spec)
     coco, image_ids = coco_images(source)
+    bench = keypoint_benchmark(coco)
+    bench.check_spec(spec)
     results = []
     for image_id in image_ids:
         image = read_image(_image_path(coco, image_id))
@@ -250,9 +266,9 @@ def evaluate_bottomup(model, source, codec: DEKRCodec, normalize, spec, device, 
         if progress:
             progress(1)
     if results:
-        stats = dict(evaluate_coco(coco.ann_file, results, sigmas=spec, image_ids=image_ids))
+        stats = dict(bench.score(coco.ann_file, results, spec, image_ids=image_ids))
     else:
-        stats = {n: 0.0 for n in STATS_NAMES}
+        stats = {n: 0.0 for n in bench.stat_names}
     return {"protocol": "coco", "stats": stats, "AP": stats["AP"], "results": results}
 
 
@@ -269,7 +285,8 @@ def load_rescore_net(path: Optional[str], spec, device) -> Optional[torch.nn.Mod
 # ---------------------------------------------------------------------- training
 class BottomUpTrainer(Trainer):
     """:class:`~animalpose.engine.trainer.Trainer` for DEKR: whole images, DEKR targets and loss,
-    COCO AP validation with :func:`evaluate_bottomup` (checkpointing, resume, TensorBoard unchanged)."""
+    COCO / CrowdPose AP validation with :func:`evaluate_bottomup` (checkpointing, resume, TensorBoard
+    unchanged)."""
 
     def build_train_set(self):
         return BottomUpDataset(self.train_source, self.spec, self.codec, settings(self.cfg), self.normalize,
@@ -293,5 +310,5 @@ class BottomUpTrainer(Trainer):
                                 flip=self.cfg.eval.flip, scales=b.test_scales, flip_shift=b.flip_shift,
                                 rescore_net=load_rescore_net(b.rescore, self.spec, self.device))
         if self.writer is not None:
-            self.writer.add_scalar("val/coco", res["AP"], epoch)
+            self.writer.add_scalar(f"val/{keypoint_benchmark(self.val_source).name}", res["AP"], epoch)
         return res

@@ -16,16 +16,17 @@ from .configio import ConfigError
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-DATASETS = ("synthetic_animal", "tigdog", "animalpose", "coco")
+DATASETS = ("synthetic_animal", "tigdog", "animalpose", "coco", "crowdpose")
 
 
 @dataclass
 class DataConfig:
     """One dataset split read by a real-format loader."""
 
-    dataset: str = "synthetic_animal"     # synthetic_animal | tigdog | animalpose | coco
+    dataset: str = "synthetic_animal"     # synthetic_animal | tigdog | animalpose | coco | crowdpose
     root: str = "runs/demo/data"          # the layout written by `animalpose generate`, or the real download
-    split: str = "train"                  # synthetic: train/valid/all; tigdog: train/test/all; coco: train/val
+    split: str = "train"                  # synthetic: train/valid/all; tigdog: train/test/all; coco: train/val;
+                                          # crowdpose: train/val/trainval/test
     animal: str = "horse"                 # synthetic_animal / tigdog species
     crop: str = "ccssl"                   # tigdog crop protocol: ccssl | uda
     split_dir: Optional[str] = None       # official split index files (tigdog/synthetic), else by-video split
@@ -33,8 +34,8 @@ class DataConfig:
     exclude: List[str] = field(default_factory=list)      # animalpose: drop these
     spec: str = ""                        # convert keypoints to this spec ("" = the dataset's own)
     limit: Optional[int] = None           # use only the first N instances (quick runs)
-    det_file: Optional[str] = None        # coco top-down: person detections (COCO results JSON) instead of GT boxes
-    det_score_threshold: float = 0.0      # coco top-down: detections below this score are dropped
+    det_file: Optional[str] = None        # coco/crowdpose top-down: person detections (COCO results JSON), not GT boxes
+    det_score_threshold: float = 0.0      # coco/crowdpose top-down: detections below this score are dropped
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -139,7 +140,7 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    protocol: str = "ccssl"               # ccssl | uda | pck-bbox | coco
+    protocol: str = "ccssl"               # ccssl | uda | pck-bbox | coco (on CrowdPose data: the CrowdPose protocol)
     flip: bool = False
     batch_size: int = 6                   # the CC-SSL mean depends on it (reference: 6)
     alpha: float = 0.05                   # pck-bbox threshold

@@ -41,10 +41,15 @@ class _Limited:
         return self.source[i]
 
 
+def unwrap_source(source):
+    """The loader behind a ``limit`` wrapper of :func:`build_source` (else ``source`` itself)."""
+    return source.source if isinstance(source, _Limited) else source
+
+
 def build_source(cfg: DataConfig, aspect_ratio: Optional[float] = None):
     """The real-format loader described by ``cfg`` (errors name the missing file/folder).
 
-    ``aspect_ratio``: crop ``w / h`` of the COCO top-down boxes (the model input's;
+    ``aspect_ratio``: crop ``w / h`` of the COCO / CrowdPose top-down boxes (the model input's;
     default 0.75, the 256x192 one)."""
     root = cfg.root
     if not os.path.exists(root):
@@ -67,15 +72,31 @@ def build_source(cfg: DataConfig, aspect_ratio: Optional[float] = None):
         src = AnimalPose(sub if os.path.isdir(sub) else root, categories=cfg.categories or None,
                          exclude=cfg.exclude or None)
     else:
-        from datasets.coco import CocoKeypoints
-        sub = os.path.join(root, "coco")
         kw = {} if aspect_ratio is None else {"aspect_ratio": float(aspect_ratio)}
         if cfg.det_file:
             kw.update(use_gt_boxes=False, det_file=cfg.det_file, det_score_threshold=cfg.det_score_threshold)
-        src = CocoKeypoints.from_root(sub if os.path.isdir(sub) else root, cfg.split, **kw)
+        if cfg.dataset == "crowdpose":
+            src = _crowdpose(root, cfg.split, kw)
+        else:
+            from datasets.coco import CocoKeypoints
+            sub = os.path.join(root, "coco")
+            src = CocoKeypoints.from_root(sub if os.path.isdir(sub) else root, cfg.split, **kw)
     if len(src) == 0:
         raise ValueError(f"{cfg.dataset} at {root} (split {cfg.split}) has no usable instances")
     return _Limited(src, cfg.limit) if cfg.limit else src
+
+
+def _crowdpose(root: str, split: str, kw: Dict[str, Any]):
+    """CrowdPose release layout under ``root`` (or ``root/crowdpose``, the `animalpose generate` output)."""
+    from datasets.crowdpose import SPLITS, CrowdPoseKeypoints
+    sub = os.path.join(root, "crowdpose")
+    base = sub if os.path.isdir(sub) else root
+    ann = os.path.join(base, "json", f"crowdpose_{split}.json")
+    if not os.path.isfile(ann):
+        raise FileNotFoundError(f"crowdpose split {split!r}: {ann} not found (a CrowdPose root holds "
+                                f"json/crowdpose_<split>.json for {'/'.join(SPLITS)} and images/; render one with "
+                                "`animalpose generate --only crowdpose --out DIR`)")
+    return CrowdPoseKeypoints.from_root(base, split, **kw)
 
 
 def build_normalize(cfg: NormalizeConfig) -> Normalize:

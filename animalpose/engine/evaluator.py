@@ -9,18 +9,29 @@
 ``pck-bbox``   PCK@alpha in image pixels normalised by the longer bbox side,
                with AUC (0-0.5) and EPE; decoded by the model's codec.
 ``coco``       COCO keypoint AP/AR via pycocotools with HRNet rescoring
-               (keypoint scores > 0.2 x box score) and OKS-NMS 0.9.
+               (keypoint scores > 0.2 x box score) and OKS-NMS 0.9; a CrowdPose
+               source is scored with the CrowdPose protocol instead
+               (:func:`keypoint_benchmark`).
 =============  ================================================================
+
+:func:`keypoint_benchmark` is the one place that decides how keypoint AP is
+computed for a source: :func:`evaluation.evaluate_coco` (ten stats, OKS sigmas
+of the model's spec) for COCO-format data,
+:func:`evaluation.evaluate_crowdpose` (nine stats, spec ``crowdpose14``) for
+:class:`datasets.crowdpose.CrowdPoseKeypoints`.  The top-down ``coco`` protocol,
+the bottom-up evaluation and the ``evaluate`` command's tables all go through it.
 """
 from __future__ import annotations
 
-from typing import Dict
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from evaluation import CCSSLAccumulator, evaluate_coco, oks_nms, pck, rescore
+from evaluation import (CCSSLAccumulator, CROWDPOSE_STATS, STATS_NAMES, evaluate_coco, evaluate_crowdpose, oks_nms,
+                        pck, rescore)
 from evaluation.coco_eval import coco_results
 from evaluation.pck import bbox_max_side, curve_auc, epe, pck_curve
 
@@ -28,10 +39,59 @@ from ..codecs import BearpawHeatmap
 from ..keypoints import get_spec
 from ..transforms import affine_points, invert_affine
 from .config import AugmentConfig
-from .data import TopDownDataset
+from .data import TopDownDataset, unwrap_source
 
 PROTOCOLS = ("ccssl", "uda", "pck-bbox", "coco")
 PRIMARY = {"ccssl": "mean", "uda": "mean", "pck-bbox": "mean", "coco": "AP"}
+
+
+@dataclass(frozen=True)
+class KeypointBenchmark:
+    """How keypoint AP is computed for one kind of COCO-format source.
+
+    ``name`` tags logs (``coco`` | ``crowdpose``), ``title`` names the data in
+    messages, ``stat_names`` are the keys (in order) of the stats dict, ``spec``
+    is the joint set the results must use (``None``: any, COCO's evaluator takes
+    the sigmas of the model's spec).
+    """
+
+    name: str
+    title: str
+    stat_names: Tuple[str, ...]
+    spec: Optional[str]
+    _score: Callable
+
+    def check_spec(self, spec) -> None:
+        """A one-line error when predictions in ``spec`` cannot be scored by this benchmark."""
+        name = get_spec(spec).name
+        if self.spec is not None and name != self.spec:
+            raise ValueError(f"{self.title} data is scored in spec {self.spec}; the model predicts {name}")
+
+    def score(self, ann_file: str, results, spec, image_ids: Optional[Sequence[int]] = None) -> Dict[str, float]:
+        """The stats (:attr:`stat_names` -> float) of ``results`` against ``ann_file``, on ``image_ids``
+        (default: every image of the file)."""
+        self.check_spec(spec)
+        return self._score(ann_file, results, spec, image_ids)
+
+
+def _score_coco(ann_file, results, spec, image_ids):
+    return evaluate_coco(ann_file, results, sigmas=spec, image_ids=image_ids)
+
+
+def _score_crowdpose(ann_file, results, spec, image_ids):
+    return evaluate_crowdpose(ann_file, results, image_ids=image_ids)
+
+
+COCO_BENCHMARK = KeypointBenchmark("coco", "COCO", tuple(STATS_NAMES), None, _score_coco)
+CROWDPOSE_BENCHMARK = KeypointBenchmark("crowdpose", "CrowdPose", tuple(CROWDPOSE_STATS), "crowdpose14",
+                                        _score_crowdpose)
+
+
+def keypoint_benchmark(source) -> KeypointBenchmark:
+    """The benchmark that scores ``source`` (a loader of :func:`~animalpose.engine.data.build_source`,
+    ``limit`` wrapper or not): CrowdPose's for CrowdPose data, COCO's for anything else."""
+    from datasets.crowdpose import CrowdPoseKeypoints
+    return CROWDPOSE_BENCHMARK if isinstance(unwrap_source(source), CrowdPoseKeypoints) else COCO_BENCHMARK
 
 
 def heatmaps_of(output) -> torch.Tensor:
@@ -89,12 +149,15 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
     """Run ``protocol`` (see module docstring) and return its result dict.
 
     ``ccssl``/``uda``/``pck-bbox`` results follow :func:`evaluation.report.method_scores`
-    (fractions, ``per_joint``, ``mean``, ``groups``); ``coco`` returns the ten stats.
+    (fractions, ``per_joint``, ``mean``, ``groups``); ``coco`` returns the stats of the source's
+    :func:`keypoint_benchmark` (ten for COCO, nine for CrowdPose).
     ``progress(n)`` is called after every batch with its size.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     spec = get_spec(spec)
+    if protocol == "coco":
+        keypoint_benchmark(source).check_spec(spec)      # before running the model over the data
     model.eval()
     none = AugmentConfig(recipe="none", warp=warp)
     if protocol in ("ccssl", "uda"):
@@ -138,7 +201,7 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
 
 def _coco(source, anns, preds, scores, spec) -> Dict:
     if not hasattr(source, "ann_file"):
-        raise ValueError("--protocol coco needs a COCO-format dataset (dataset: coco)")
+        raise ValueError("--protocol coco needs a COCO-format dataset (dataset: coco or crowdpose)")
     box_scores = np.array([a.extra.get("score", 1.0) for a in anns], np.float64)
     final = rescore(scores, box_scores, thr=0.2)
     areas = np.array([np.prod(a.scale * 200.0) for a in anns])
@@ -151,7 +214,7 @@ def _coco(source, anns, preds, scores, spec) -> Dict:
         keep.extend(sel[kept].tolist())
     keep = sorted(keep)
     results = coco_results(image_ids[keep].tolist(), kpts[keep], final[keep])
-    stats = evaluate_coco(source.ann_file, results, sigmas=spec)
+    stats = keypoint_benchmark(source).score(source.ann_file, results, spec)
     return {"protocol": "coco", "stats": dict(stats), "AP": stats["AP"], "results": results}
 
 
