@@ -78,6 +78,27 @@ def _maybe_quiet(quiet: bool):
     return contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext()
 
 
+def read_results(results, num_joints: int, image_ids, empty: str, hint: str = "") -> List[dict]:
+    """Checked keypoint results (a list, or a JSON path read here): not empty (``empty`` is the
+    message), ``3 * num_joints`` keypoint values each (``hint`` ends that message), image ids
+    within ``image_ids``.  Raises ``TypeError`` / ``ValueError`` with one line."""
+    if isinstance(results, (str, os.PathLike)):
+        with open(results) as f:
+            results = json.load(f)
+    if not isinstance(results, list):
+        raise TypeError(f"results must be a list of dicts or a JSON path, got {type(results).__name__}")
+    if len(results) == 0:
+        raise ValueError(empty)
+    bad = [i for i, r in enumerate(results) if len(r.get("keypoints", ())) != 3 * num_joints]
+    if bad:
+        raise ValueError(f"result {bad[0]} has {len(results[bad[0]].get('keypoints', ()))} keypoint values, "
+                         f"expected 3 x {num_joints}{hint}")
+    unknown = sorted({r["image_id"] for r in results} - set(image_ids))
+    if unknown:
+        raise ValueError(f"results refer to image ids not in the ground truth: {unknown[:5]}")
+    return results
+
+
 def evaluate_coco(gt, results: Union[str, List[dict]], sigmas=None, quiet: bool = True,
                   return_eval: bool = False, image_ids=None):
     """Keypoint AP/AR of ``results`` (list or JSON path) against ``gt`` (path, dict or COCO).
@@ -89,27 +110,14 @@ def evaluate_coco(gt, results: Union[str, List[dict]], sigmas=None, quiet: bool 
     """
     from pycocotools.cocoeval import COCOeval
     coco_gt = load_coco_gt(gt, quiet)
-    if isinstance(results, (str, os.PathLike)):
-        with open(results) as f:
-            results = json.load(f)
-    if not isinstance(results, list):
-        raise TypeError(f"results must be a list of dicts or a JSON path, got {type(results).__name__}")
-    if len(results) == 0:
-        raise ValueError("evaluate_coco: the results list is empty (no detected poses); "
-                         "COCO AP is undefined, check the detector boxes / score filtering")
     s = None
     if sigmas is not None:
         from .oks import resolve_sigmas
         s = resolve_sigmas(sigmas)
-    k = 17 if s is None else s.shape[0]
-    bad = [i for i, r in enumerate(results) if len(r.get("keypoints", ())) != 3 * k]
-    if bad:
-        raise ValueError(f"result {bad[0]} has {len(results[bad[0]].get('keypoints', ()))} keypoint values, "
-                         f"expected 3 x {k}" + ("" if sigmas is not None else " (pass sigmas for non-COCO joints)"))
-    known = set(coco_gt.getImgIds())
-    unknown = sorted({r["image_id"] for r in results} - known)
-    if unknown:
-        raise ValueError(f"results refer to image ids not in the ground truth: {unknown[:5]}")
+    results = read_results(results, 17 if s is None else s.shape[0], set(coco_gt.getImgIds()),
+                           empty="evaluate_coco: the results list is empty (no detected poses); "
+                                 "COCO AP is undefined, check the detector boxes / score filtering",
+                           hint="" if sigmas is not None else " (pass sigmas for non-COCO joints)")
     with _maybe_quiet(quiet):
         coco_dt = coco_gt.loadRes([dict(r) for r in results])   # loadRes adds fields: copy
         ev = COCOeval(coco_gt, coco_dt, "keypoints")

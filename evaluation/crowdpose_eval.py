@@ -32,7 +32,7 @@ from typing import Dict, List, Sequence, Union
 
 import numpy as np
 
-from .coco_eval import _maybe_quiet, load_coco_gt
+from .coco_eval import _maybe_quiet, load_coco_gt, read_results
 
 __all__ = ["CROWDPOSE_STATS", "CROWD_INDEX_THRESHOLDS", "AREA_FACTOR", "crowdpose_gt", "crowd_buckets",
            "evaluate_crowdpose"]
@@ -140,22 +140,10 @@ def evaluate_crowdpose(gt, results: Union[str, List[dict]], image_ids=None, quie
     are the crowdIndex boundaries of the easy / medium / hard buckets.
     """
     data = crowdpose_gt(gt)
-    if isinstance(results, (str, os.PathLike)):
-        with open(results) as f:
-            results = json.load(f)
-    if not isinstance(results, list):
-        raise TypeError(f"results must be a list of dicts or a JSON path, got {type(results).__name__}")
-    if len(results) == 0:
-        raise ValueError("evaluate_crowdpose: the results list is empty (no detected poses); AP is undefined")
-    k = _sigmas().shape[0]
-    bad = [i for i, r in enumerate(results) if len(r.get("keypoints", ())) != 3 * k]
-    if bad:
-        raise ValueError(f"result {bad[0]} has {len(results[bad[0]].get('keypoints', ()))} keypoint values, "
-                         f"expected 3 x {k} (crowdpose14)")
     known = {img["id"] for img in data["images"]}
-    unknown = sorted({r["image_id"] for r in results} - known)
-    if unknown:
-        raise ValueError(f"results refer to image ids not in the ground truth: {unknown[:5]}")
+    results = read_results(results, _sigmas().shape[0], known,
+                           empty="evaluate_crowdpose: the results list is empty (no detected poses); AP is undefined",
+                           hint=" (crowdpose14)")
     ids = sorted(known if image_ids is None else {int(i) for i in image_ids})
     chosen = set(ids)
     buckets = crowd_buckets([img for img in data["images"] if img["id"] in chosen], thresholds)
