@@ -27,6 +27,7 @@ import torch
 
 from animalpose.engine.config import CCSSLConfig
 from animalpose.engine.evaluator import heatmaps_of
+from animalpose.engine.npz import load_npz, save_npz
 from animalpose.transforms import TopDownAugment, affine_points, invert_affine, warp_image
 from animalpose.transforms.photometric import apply_seeded, gaussian_blur, gaussian_noise, LinearContrast
 
@@ -60,22 +61,15 @@ class PseudoLabels:
 
     def save(self, path: str) -> str:
         """Atomic ``.npz`` write."""
-        import os
-        tmp = path + ".tmp.npz"
-        np.savez_compressed(tmp, keypoints=self.keypoints, confidence=self.confidence, weights=self.weights,
-                            matrices=self.matrices, replaced=self.replaced, threshold=self.threshold,
-                            epoch=self.epoch)
-        os.replace(tmp, path)
-        return path
+        return save_npz(path, keypoints=self.keypoints, confidence=self.confidence, weights=self.weights,
+                        matrices=self.matrices, replaced=self.replaced, threshold=self.threshold, epoch=self.epoch)
 
     @classmethod
     def load(cls, path: str) -> "PseudoLabels":
-        try:
-            z = np.load(path)
-            return cls(z["keypoints"], z["confidence"], z["weights"], z["matrices"], z["replaced"],
-                       float(z["threshold"]), int(z["epoch"]))
-        except (OSError, KeyError, ValueError) as e:
-            raise ValueError(f"{path}: not a pseudo-label file ({e})") from None
+        z = load_npz(path, ("keypoints", "confidence", "weights", "matrices", "replaced", "threshold", "epoch"),
+                     "pseudo-label")
+        return cls(z["keypoints"], z["confidence"], z["weights"], z["matrices"], z["replaced"],
+                   float(z["threshold"]), int(z["epoch"]))
 
 
 def apply_curriculum(labels: PseudoLabels, epoch: int, cfg: CCSSLConfig) -> PseudoLabels:

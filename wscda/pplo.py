@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 from animalpose.engine.config import AugmentConfig, ExperimentConfig
 from animalpose.engine.data import TopDownDataset
 from animalpose.engine.evaluator import predict
+from animalpose.engine.npz import load_npz, save_npz
 from animalpose.transforms import affine_points, invert_affine
 
 from .config import PPLOConfig, WSCDAConfig
@@ -97,20 +98,14 @@ class PPLOLabels:
         return np.concatenate([self.keypoints, self.weights[..., None]], -1).astype(np.float32)
 
     def save(self, path: str) -> str:
-        tmp = path + ".tmp.npz"
-        np.savez_compressed(tmp, keypoints=self.keypoints, confidence=self.confidence, weights=self.weights,
-                            threshold=self.threshold, cut=self.cut, round=self.round)
-        os.replace(tmp, path)
-        return path
+        return save_npz(path, keypoints=self.keypoints, confidence=self.confidence, weights=self.weights,
+                        threshold=self.threshold, cut=self.cut, round=self.round)
 
     @classmethod
     def load(cls, path: str) -> "PPLOLabels":
-        try:
-            z = np.load(path)
-            return cls(z["keypoints"], z["confidence"], z["weights"], float(z["threshold"]), float(z["cut"]),
-                       int(z["round"]))
-        except (OSError, KeyError, ValueError) as e:
-            raise ValueError(f"{path}: not a PPLO label file ({e})") from None
+        z = load_npz(path, ("keypoints", "confidence", "weights", "threshold", "cut", "round"), "PPLO label")
+        return cls(z["keypoints"], z["confidence"], z["weights"], float(z["threshold"]), float(z["cut"]),
+                   int(z["round"]))
 
 
 @torch.no_grad()
