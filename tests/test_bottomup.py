@@ -18,6 +18,7 @@ from animalpose.keypoints import get_spec
 from animalpose.models import build_model
 from animalpose.transforms import affine_points, get_affine_transform
 from datasets.coco import CocoKeypoints
+from dekr_helpers import Replay, exact_dekr_outputs
 
 SPEC = get_spec("coco17")
 
@@ -72,40 +73,11 @@ def test_dataset_items_match_the_codec(coco_root):
     assert m[:, :3].max() == 0 and m[:, -3:].max() == 0 and m[:, 5:-5].min() > 0
 
 
-class _Replay(torch.nn.Module):
-    """A 'model' that returns prepared (heatmaps, offsets) outputs in call order."""
-
-    def __init__(self, outputs):
-        super().__init__()
-        self.outputs = list(outputs)
-        self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x):
-        hm, off = self.outputs.pop(0)
-        assert hm.shape[-2:] == (x.shape[2] // 4, x.shape[3] // 4)
-        return hm[None], off[None]
-
-
-def _exact_outputs(val, codec):
-    """DEKR targets of every val image's ground truth at the test resize: the perfect network output."""
-    outs = []
-    for image_id in val.image_ids:
-        info = val.coco.imgs[image_id]
-        size, center, scale = multi_scale_size(info["height"], info["width"], codec.input_size[0], 1.0)
-        people = val.people(image_id)
-        kp = np.stack([p.keypoints for p in people]).astype(np.float64)
-        kp[..., :2] = affine_points(kp[..., :2], get_affine_transform(center, scale, 0, size)) / 4.0
-        c = DEKRCodec(input_size=size, heatmap_size=(size[0] // 4, size[1] // 4))
-        t = c.encode_hm(kp)
-        outs.append((torch.from_numpy(t["heatmaps"]), torch.from_numpy(t["offsets"])))
-    return outs
-
-
 def test_ap_is_one_when_the_outputs_are_the_exact_targets(coco_root):
     val = _val(coco_root)
     codec = DEKRCodec(input_size=(256, 256), heatmap_size=(64, 64))
     norm = build_normalize(load_experiment("demo_human_dekr").normalize)
-    res = evaluate_bottomup(_Replay(_exact_outputs(val, codec)), val, codec, norm, SPEC, torch.device("cpu"))
+    res = evaluate_bottomup(Replay(exact_dekr_outputs(val, 256), stride=4), val, codec, norm, SPEC, torch.device("cpu"))
     assert res["stats"]["AP"] == pytest.approx(1.0) and res["stats"]["AR"] == pytest.approx(1.0)
     assert len(res["stats"]) == 10
     n_people = sum(1 for i in val.image_ids for p in val.people(i) if (p.keypoints[:, 2] > 0).any())
@@ -118,8 +90,7 @@ def test_flip_test_on_mirror_symmetric_outputs_changes_nothing(coco_root):
     codec = DEKRCodec(input_size=(256, 256), heatmap_size=(64, 64))
     norm = build_normalize(load_experiment("demo_human_dekr").normalize)
     image_id = val.image_ids[0]
-    exact = _exact_outputs(val, codec)[0]
-    hm, off = exact
+    exact = exact_dekr_outputs(val, 256)[0]
     # the outputs a perfect network gives on the mirrored input: mirrored targets
     people = val.people(image_id)
     info = val.coco.imgs[image_id]
@@ -128,11 +99,11 @@ def test_flip_test_on_mirror_symmetric_outputs_changes_nothing(coco_root):
     kp[..., :2] = affine_points(kp[..., :2], get_affine_transform(center, scale, 0, size)) / 4.0
     w = size[0] // 4
     t = DEKRCodec(input_size=size, heatmap_size=(w, size[1] // 4)).encode_hm(SPEC.flip_keypoints(kp, w))
-    mirrored = (torch.from_numpy(t["heatmaps"]), torch.from_numpy(t["offsets"]))
+    mirrored = (torch.from_numpy(t["heatmaps"])[None], torch.from_numpy(t["offsets"])[None])
     from datasets.sample import read_image
     image = read_image(os.path.join(val.image_dir, info["file_name"]))
-    plain, s_plain = predict_image(_Replay([exact]), image, codec, norm, SPEC, torch.device("cpu"))
-    flipped, s_flip = predict_image(_Replay([exact, mirrored]), image, codec, norm, SPEC, torch.device("cpu"),
+    plain, s_plain = predict_image(Replay([exact], stride=4), image, codec, norm, SPEC, torch.device("cpu"))
+    flipped, s_flip = predict_image(Replay([exact, mirrored], stride=4), image, codec, norm, SPEC, torch.device("cpu"),
                                     flip=True)
     assert flipped.shape == plain.shape
     lab = kp[..., 2] > 0

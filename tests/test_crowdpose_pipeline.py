@@ -10,14 +10,14 @@ import torch
 
 from animalpose.cli import main
 from animalpose.codecs.dekr import DEKRCodec
-from animalpose.engine.bottomup import BottomUpDataset, evaluate_bottomup, multi_scale_size
+from animalpose.engine.bottomup import BottomUpDataset, evaluate_bottomup
 from animalpose.engine.config import AugmentConfig, BottomUpConfig, DataConfig, load_experiment
 from animalpose.engine.data import TopDownDataset, build_normalize, build_source
 from animalpose.engine.evaluator import COCO_BENCHMARK, CROWDPOSE_BENCHMARK, evaluate, keypoint_benchmark
 from animalpose.keypoints import get_spec
-from animalpose.transforms import affine_points, get_affine_transform
 from datasets.crowdpose import CrowdPoseKeypoints
 from evaluation import CROWDPOSE_STATS, STATS_NAMES
+from dekr_helpers import Replay, exact_dekr_outputs
 
 CPU = torch.device("cpu")
 # the small DEKR of test_bottomup / the demo preset, at 64 px: a few seconds on a CPU
@@ -94,34 +94,15 @@ def test_pretrain_and_evaluate_report_the_crowdpose_stats(trained, tmp_path, cap
         assert all(len(r["keypoints"]) == 42 for r in json.load(f))
 
 
-class _Replay(torch.nn.Module):
-    """A 'model' that returns prepared outputs in call order."""
-
-    def __init__(self, outputs):
-        super().__init__()
-        self.outputs = list(outputs)
-        self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x):
-        return self.outputs.pop(0)
-
-
 def test_exact_dekr_outputs_score_one_through_evaluate_bottomup(cp_root):
     """The perfect network output (DEKR targets of the GT at the test resize) through the real decoding,
     the dispatch and evaluate_crowdpose: AP / AR 1, every populated crowd level 1."""
     src = build_source(_data(cp_root, "val"))
     codec = DEKRCodec(input_size=(256, 256), heatmap_size=(64, 64))
-    outs = []
-    for image_id in src.image_ids:
-        info = src.coco.imgs[image_id]
-        size, center, scale = multi_scale_size(info["height"], info["width"], 256, 1.0)
-        kp = np.stack([p.keypoints for p in src.people(image_id)]).astype(np.float64)
-        kp[..., :2] = affine_points(kp[..., :2], get_affine_transform(center, scale, 0, size)) / 4.0
-        t = DEKRCodec(input_size=size, heatmap_size=(size[0] // 4, size[1] // 4)).encode_hm(kp)
-        outs.append((torch.from_numpy(t["heatmaps"])[None], torch.from_numpy(t["offsets"])[None]))
+    outs = exact_dekr_outputs(src, 256)
     assert outs[0][0].shape[1] == 15 and outs[0][1].shape[1] == 28           # 14 joints + centre, 2 x 14
     norm = build_normalize(load_experiment("demo_human_dekr").normalize)
-    res = evaluate_bottomup(_Replay(outs), src, codec, norm, "crowdpose14", CPU)
+    res = evaluate_bottomup(Replay(outs, stride=4), src, codec, norm, "crowdpose14", CPU)
     st = res["stats"]
     assert list(st) == list(CROWDPOSE_STATS)
     assert st["AP"] == pytest.approx(1.0) and st["AR"] == pytest.approx(1.0)
@@ -130,7 +111,7 @@ def test_exact_dekr_outputs_score_one_through_evaluate_bottomup(cp_root):
     assert all(len(r["keypoints"]) == 42 for r in res["results"])
     # a coco17 model cannot be scored on CrowdPose data: one line, before any inference
     with pytest.raises(ValueError, match="^CrowdPose data is scored in spec crowdpose14; the model predicts coco17$"):
-        evaluate_bottomup(_Replay([]), src, codec, norm, "coco17", CPU)
+        evaluate_bottomup(Replay([]), src, codec, norm, "coco17", CPU)
 
 
 class _ExactCodec:
@@ -157,7 +138,7 @@ def test_top_down_coco_protocol_on_crowdpose_gt_scores_one(cp_root):
     ds = TopDownDataset(src, "crowdpose14", codec, AugmentConfig(recipe="none"), norm)
     targets = [ds[i]["target"] for i in range(len(ds))]
     batches = [torch.stack(targets[i:i + 2]) for i in range(0, len(targets), 2)]
-    res = evaluate(_Replay(batches), src, "coco", codec, norm, "crowdpose14", CPU, batch_size=2)
+    res = evaluate(Replay(batches), src, "coco", codec, norm, "crowdpose14", CPU, batch_size=2)
     assert list(res["stats"]) == list(CROWDPOSE_STATS)
     assert res["AP"] == pytest.approx(1.0) and res["stats"]["AR"] == pytest.approx(1.0)
     assert len(res["results"]) == len(src)
