@@ -13,7 +13,9 @@ and averaged:
 then keypoint = codec decode of the average (argmax + quarter offset),
 confidence = its peak, and temporal consistency (:mod:`ccssl.temporal`)
 replaces weak predictions by Lucas-Kanade propagation from the previous
-frame of the same shot.  :func:`apply_curriculum` keeps the joints above
+frame of the same shot, and optionally the exclusivity check
+(:mod:`ccssl.exclusivity`) zeroes joints that sit on a more confident joint.
+:func:`apply_curriculum` keeps the joints above
 the epoch's confidence quantile.
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ from animalpose.transforms import TopDownAugment, affine_points, invert_affine, 
 from animalpose.transforms.photometric import apply_seeded, gaussian_blur, gaussian_noise, LinearContrast
 
 from .curriculum import curriculum_weights
+from .exclusivity import coincident_joints
 from .equivariance import recrop_matrix, sample_transforms, warp_back
 from .temporal import same_shot_pairs, temporal_refine
 
@@ -148,6 +151,8 @@ def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, se
         prev = same_shot_pairs(vids, fids, respect_shots=cfg.respect_shots)
         out_kp, out_conf, replaced = temporal_refine(out_kp, out_conf, grays, prev, decay=cfg.decay,
                                                      max_displacement=cfg.max_flow)
+    if cfg.min_separation is not None:
+        out_conf = np.where(coincident_joints(out_kp, out_conf, cfg.min_separation), 0.0, out_conf)
     return PseudoLabels(np.asarray(out_kp, np.float32), np.asarray(out_conf, np.float32),
                         np.ones((n, K), np.float32), mats, np.asarray(replaced, bool))
 

@@ -256,3 +256,29 @@ def test_kept_fraction_schedule():
         assert kept[e] == pytest.approx(f, abs=1e-3), (e, kept[e])
     rnd = np.random.default_rng(1).random((100, 100))
     assert curriculum_weights(rnd, 0)[0].mean() == pytest.approx(0.2, abs=1e-3)
+
+
+# --------------------------------------------------------------------------- exclusivity
+def test_coincident_joints_keeps_the_more_confident_of_a_close_pair():
+    from ccssl.exclusivity import coincident_joints
+    # instance 0: joints 0 and 2 are 3 px apart (joint 2 more confident), joint 1 is far away;
+    # instance 1: joints 0 and 1 coincide with equal confidence (lower index wins), joint 2 is 6.5 px away
+    kp = np.array([[[10.0, 10.0], [40.0, 10.0], [13.0, 10.0]],
+                   [[20.0, 20.0], [20.0, 20.0], [20.0, 26.5]]])
+    conf = np.array([[0.4, 0.9, 0.6],
+                     [0.5, 0.5, 0.9]])
+    np.testing.assert_array_equal(coincident_joints(kp, conf, 6.4),
+                                  [[True, False, False], [False, True, False]])
+    # a wider radius also catches joint 2 of instance 1, which is the most confident: it stays, 0 and 1 go
+    np.testing.assert_array_equal(coincident_joints(kp, conf, 7.0)[1], [True, True, False])
+    with pytest.raises(ValueError, match="min_separation"):
+        coincident_joints(kp, conf, 0.0)
+    with pytest.raises(ValueError, match=r"\(N, K, 2\)"):
+        coincident_joints(kp[0], conf, 6.4)
+
+
+def test_min_separation_option_is_validated():
+    from animalpose.engine.config import load_experiment
+    with pytest.raises(ValueError, match="ccssl.min_separation"):
+        load_experiment("demo_ccssl", ["ccssl.min_separation=-1"])
+    assert load_experiment("demo_ccssl", ["ccssl.min_separation=6.4"]).ccssl.min_separation == 6.4

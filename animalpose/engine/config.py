@@ -161,6 +161,8 @@ class CCSSLConfig:
     flip: bool = False                    # add flipped views to the average (UDA's variant)
     invariance: int = 0                   # photometric views added to the average
     invariance_reject: Optional[float] = None   # drop joints whose photometric views move > this (input px)
+    min_separation: Optional[float] = None  # exclusivity: of two joints closer than this (input px) keep the
+                                          # more confident only (None = off, as in the reference)
     temporal: bool = True                 # Lucas-Kanade propagation from the previous frame
     respect_shots: bool = True            # False: previous sample in loader order (reference)
     decay: float = 0.9
@@ -169,6 +171,10 @@ class CCSSLConfig:
     curriculum_rate: float = 0.02
     curriculum_floor: float = 0.2
     finetune_epochs: int = 0              # CC-SSL-R: fine-tune on real labels afterwards
+
+    def __post_init__(self):
+        if self.min_separation is not None and not self.min_separation > 0:
+            raise ValueError(f"ccssl.min_separation must be > 0 (or null to disable), got {self.min_separation}")
 
 
 # WS-CDA / PPLO (``animalpose adapt --method wscda|pplo``); see :mod:`wscda`.
