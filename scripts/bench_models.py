@@ -2,6 +2,7 @@
 
     python scripts/bench.py models [--models hourglass simplebaseline_res50 ...] [--batch 1]
                                    [--iters 3] [--max-seconds 15] [--threads N] [--forward-only]
+                                   [--channels-last]
 
 For each model: parameter count, forward images/s (eval mode, no grad) and forward+backward
 images/s (train mode, loss = sum of the outputs' means), each from the fastest of ``--iters`` timed
@@ -9,6 +10,8 @@ calls after one warm-up, and both times as a ratio of the first model measured i
 papers': stacked hourglass 256x256 with 18 joints (CC-SSL); SimpleBaseline and HRNet 256x192
 (W x H = 192 x 256) with 17 joints; DEKR-W32 512x512 and DEKR-W48 640x640.  The DEKR rescore net
 (not an image model) is skipped.  A model that fails to build or run is reported and skipped.
+``--channels-last`` also times each model with NHWC weights (``train.channels_last``, the engine's
+default) and prints the speed-up over the NCHW run of the same model in the same process.
 """
 from __future__ import annotations
 
@@ -69,13 +72,15 @@ def _timed(fn, iters, max_seconds):
     return best, True
 
 
-def bench_one(name, batch, iters, forward_only, max_seconds=15.0):
+def bench_one(name, batch, iters, forward_only, max_seconds=15.0, channels_last=False):
     import torch
     from animalpose.models import build_model
 
     w, h, k = paper_input(name)
     torch.manual_seed(0)
     model = build_model(name, k)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in model.parameters())
     x = torch.randn(batch, 3, h, w)
 
@@ -124,6 +129,8 @@ def bench_models(args):
             continue
         try:
             r = bench_one(name, args.batch, args.iters, args.forward_only, args.max_seconds)
+            nhwc = (bench_one(name, args.batch, args.iters, args.forward_only, args.max_seconds, channels_last=True)
+                    if args.channels_last else None)
         except Exception as e:  # report and carry on with the other models
             last = traceback.extract_tb(e.__traceback__)[-1]
             print(f"{name:22s} FAILED: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
@@ -136,6 +143,11 @@ def bench_models(args):
         train_x = (f"{r['train'] / base['train']:13.2f}" if r["train"] and base["train"] else f"{'-':>13s}")
         print(f"{name:22s} {r['input']:>8s} {r['joints']:3d} {r['params']:12,d} {args.batch / r['fwd']:10.2f} "
               f"{train} {r['fwd'] / base['fwd']:11.2f} {train_x}{mark}", flush=True)
+        if nhwc is not None:
+            speed = f"fwd {r['fwd'] / nhwc['fwd']:.2f}x" + (f", train {r['train'] / nhwc['train']:.2f}x" if r["train"] else "")
+            print(f"{'':22s} channels_last (NHWC) speed-up over NCHW: {speed}{'' if nhwc['warm'] else '  ~'}",
+                  flush=True)
+            cold = cold or not nhwc["warm"]
     if cold:
         print(f"~ a warm-up call alone took over --max-seconds {args.max_seconds:g}: that call's time is shown "
               f"(an upper bound; raise --max-seconds for a warmed figure)")
@@ -151,5 +163,7 @@ def register(sub):
                    help="stop a measurement's timed iterations early once this many seconds are spent (min 1 iteration)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--forward-only", action="store_true", help="skip the forward+backward measurement")
+    p.add_argument("--channels-last", action="store_true",
+                   help="also time each model with NHWC (channels_last) weights and print its speed-up over NCHW")
     p.set_defaults(fn=bench_models)
     return p

@@ -231,6 +231,24 @@ def test_save_load_round_trip_identical_outputs(tmp_path):
     assert not (tmp_path / "x.pth").exists()
 
 
+def test_channels_last_model_saves_standard_layout(tmp_path):
+    """Training in NHWC (``train.channels_last``) changes neither the outputs nor the saved layout."""
+    torch.manual_seed(0)
+    a = build_model("hourglass", 18, stacks=1, features=32).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        ref = a(x)[-1]
+        a.to(memory_format=torch.channels_last)
+        assert a.state_dict()["conv1.weight"].is_contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(a(x)[-1], ref, atol=1e-5)
+    save_checkpoint(tmp_path / "cl.pth", a)
+    raw = torch.load(tmp_path / "cl.pth", map_location="cpu", weights_only=True)["state_dict"]
+    assert all(v.is_contiguous() for v in raw.values())
+    b = load_checkpoint(build_model("hourglass", 18, stacks=1, features=32), tmp_path / "cl.pth").eval()
+    with torch.no_grad():
+        assert torch.allclose(b(x)[-1], ref, atol=1e-5)
+
+
 def test_pretrained_backbone_loads_imagenet_layout(tmp_path):
     import torchvision
     torch.manual_seed(0)

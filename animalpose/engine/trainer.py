@@ -90,6 +90,8 @@ class Trainer:
         self.codec = build_codec_from_config(cfg)
         self.normalize = build_normalize(cfg.normalize)
         self.model = build_model_from_config(cfg).to(self.device)
+        if cfg.train.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         aspect = self.codec.input_size[0] / self.codec.input_size[1]
         self.train_source = build_source(cfg.train_data, aspect_ratio=aspect)
         self.val_source = build_source(cfg.val_data, aspect_ratio=aspect) if cfg.val_data is not None else None

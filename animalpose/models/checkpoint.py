@@ -212,7 +212,7 @@ def save_checkpoint(path: Union[str, os.PathLike], model_or_state, **extra) -> s
     for k, v in state.items():
         if not isinstance(v, torch.Tensor):
             raise TypeError(f"save_checkpoint: state_dict entry {k!r} is a {type(v).__name__}, not a tensor")
-        weights[str(k)] = v.detach().cpu()
+        weights[str(k)] = v.detach().cpu().contiguous()   # standard NCHW layout, whatever the training format
     payload = {"state_dict": weights}
     payload.update({k: _plain(v, k) for k, v in extra.items()})
     path = os.fspath(path)
