@@ -127,6 +127,8 @@ def test_config_errors_name_key_and_file(tmp_path):
         load_experiment(str(typo))
     with pytest.raises(ConfigError, match="dataset must be one of"):
         load_experiment("demo_synthetic", ["train_data.dataset=imagenet"])
+    with pytest.raises(ValueError, match=r"optim.betas must be two numbers in \[0, 1\)"):
+        load_experiment("demo_synthetic", ["optim.betas=[0.9, 1.0]"])
     assert parse_override("optim.milestones=[60, 90]") == (["optim", "milestones"], [60, 90])
     assert parse_override("optim.lr=1e-3") == (["optim", "lr"], 0.001)
 
