@@ -277,8 +277,10 @@ def test_coincident_joints_keeps_the_more_confident_of_a_close_pair():
         coincident_joints(kp[0], conf, 6.4)
 
 
-def test_min_separation_option_is_validated():
+def test_ccssl_options_are_validated():
     from animalpose.engine.config import load_experiment
     with pytest.raises(ValueError, match="ccssl.min_separation"):
         load_experiment("demo_ccssl", ["ccssl.min_separation=-1"])
+    with pytest.raises(ValueError, match="ccssl.gamma must be >= 0"):
+        load_experiment("demo_ccssl", ["ccssl.gamma=-1"])
     assert load_experiment("demo_ccssl", ["ccssl.min_separation=6.4"]).ccssl.min_separation == 6.4

@@ -105,16 +105,17 @@ SMALL = ["--set", "model.options={stacks: 1, blocks: 1, features: 16}", "--set",
 def test_demo_runs_on_tiny_preset_and_writes_report(tmp_path):
     out = tmp_path / "demo"
     r = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0",
-             "--ablation", "no_temporal", *SMALL)
+             "--ablation", "no_temporal", "--ablation", "no_target", *SMALL)
     assert r.returncode == 0, r.stderr
     doc = json.loads((out / "report.json").read_text())
-    assert list(doc["methods"]) == ["source_only", "ccssl", "ccssl_no_temporal", "oracle"]
+    assert list(doc["methods"]) == ["source_only", "ccssl", "ccssl_no_temporal", "ccssl_no_target", "oracle"]
     m = {k: v["mean"] for k, v in doc["methods"].items()}
     if m["oracle"] > m["source_only"]:
         assert doc["gap_closed"]["ccssl"] == pytest.approx(
             (m["ccssl"] - m["source_only"]) / (m["oracle"] - m["source_only"]), abs=1e-4)
     cfg = (out / "runs" / "ccssl_no_temporal" / "config.yaml").read_text()
     assert "temporal: false" in cfg
+    assert "gamma: 0" in (out / "runs" / "ccssl_no_target" / "config.yaml").read_text()
     joints = ["l_eye", "r_eye", "chin", "l_front_hoof", "r_front_hoof", "l_back_hoof", "r_back_hoof", "hip",
               "l_front_knee", "r_front_knee", "l_back_knee", "r_back_knee", "l_shoulder", "r_shoulder",
               "l_front_elbow", "r_front_elbow", "l_back_elbow", "r_back_elbow"]

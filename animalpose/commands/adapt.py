@@ -29,6 +29,9 @@ def register(sub, formatter):
                    help="override a config value (repeatable), e.g. --set ccssl.gamma=5")
     p.add_argument("--no-equivariance", action="store_true", help="ablation: identity view only")
     p.add_argument("--no-temporal", action="store_true", help="ablation: no optical-flow propagation")
+    p.add_argument("--no-target", action="store_true",
+                   help="control: gamma = 0, so the pseudo-labelled target batches still pass through the network "
+                        "(BatchNorm statistics) but add no loss; the same steps of source training")
     p.add_argument("--invariance", type=int, default=None, help="photometric views added to the average")
     p.add_argument("--flip", action="store_true", help="add mirrored views to the pseudo-label average")
     p.add_argument("--reference-shots", action="store_true",
@@ -41,8 +44,10 @@ def register(sub, formatter):
     return p
 
 
-#: consistency switched off -> config override (the --no-* flags here, `animalpose demo --ablation`)
-ABLATION_OVERRIDES = {"no_equivariance": "ccssl.equivariance=false", "no_temporal": "ccssl.temporal=false"}
+#: consistency (or the target loss) switched off -> config override (the --no-* flags here,
+#: `animalpose demo --ablation`)
+ABLATION_OVERRIDES = {"no_equivariance": "ccssl.equivariance=false", "no_temporal": "ccssl.temporal=false",
+                      "no_target": "ccssl.gamma=0"}
 
 
 def ablation_overrides(args) -> list:
@@ -94,7 +99,7 @@ def run_wscda(args) -> int:
     from wscda.trainer import WSCDATrainer
     ccssl_only = ablation_overrides(args)
     if ccssl_only:
-        raise ValueError(f"--no-equivariance/--no-temporal/--invariance/--flip/--reference-shots/--finetune-epochs "
+        raise ValueError(f"--no-equivariance/--no-temporal/--no-target/--invariance/--flip/--reference-shots/--finetune-epochs "
                          f"are CC-SSL options, not for --method {args.method}")
     if not args.resume:
         if args.method == "pplo" and args.source is None:

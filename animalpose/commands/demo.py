@@ -38,8 +38,9 @@ def register(sub, formatter):
     p.add_argument("--preset", default="demo", choices=("tiny", "demo", "full"), help="data preset")
     p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: the configs')")
     p.add_argument("--ablation", action="append", default=[], choices=sorted(ABLATION_OVERRIDES),
-                   help="also run CC-SSL with this consistency switched off (repeatable; reported as "
-                        "ccssl_<name>; about 5 minutes each on an idle 2-core CPU)")
+                   help="also run CC-SSL with this consistency switched off, or with no_target the control "
+                        "without the target loss (gamma 0: the same steps of source training); repeatable, reported "
+                        "as ccssl_<name>, about 4 minutes each on an idle 2-core CPU")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config override applied to every demo run (e.g. train.batch_size=8)")
     add_runtime_options(p, "runs/demo")
