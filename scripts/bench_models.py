@@ -144,7 +144,9 @@ def bench_models(args):
         print(f"{name:22s} {r['input']:>8s} {r['joints']:3d} {r['params']:12,d} {args.batch / r['fwd']:10.2f} "
               f"{train} {r['fwd'] / base['fwd']:11.2f} {train_x}{mark}", flush=True)
         if nhwc is not None:
-            speed = f"fwd {r['fwd'] / nhwc['fwd']:.2f}x" + (f", train {r['train'] / nhwc['train']:.2f}x" if r["train"] else "")
+            speed = f"fwd {r['fwd'] / nhwc['fwd']:.2f}x"
+            if r["train"]:
+                speed += f", train {r['train'] / nhwc['train']:.2f}x"
             print(f"{'':22s} channels_last (NHWC) speed-up over NCHW: {speed}{'' if nhwc['warm'] else '  ~'}",
                   flush=True)
             cold = cold or not nhwc["warm"]

@@ -99,8 +99,8 @@ def run_wscda(args) -> int:
     from wscda.trainer import WSCDATrainer
     ccssl_only = ablation_overrides(args)
     if ccssl_only:
-        raise ValueError(f"--no-equivariance/--no-temporal/--no-target/--invariance/--flip/--reference-shots/--finetune-epochs "
-                         f"are CC-SSL options, not for --method {args.method}")
+        raise ValueError(f"--no-equivariance/--no-temporal/--no-target/--invariance/--flip/--reference-shots/"
+                         f"--finetune-epochs are CC-SSL options, not for --method {args.method}")
     if not args.resume:
         if args.method == "pplo" and args.source is None:
             raise ValueError("--method pplo needs --source CKPT (the WS-CDA model) unless --resume")
