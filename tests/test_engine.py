@@ -133,6 +133,15 @@ def test_config_errors_name_key_and_file(tmp_path):
     assert parse_override("optim.lr=1e-3") == (["optim", "lr"], 0.001)
 
 
+def test_channels_last_option_sets_the_weight_layout():
+    from animalpose.engine.trainer import build_model_from_config, memory_format
+    for flag, nhwc in (("true", True), ("false", False)):
+        cfg = load_experiment("demo_synthetic", [f"train.channels_last={flag}"])
+        w = build_model_from_config(cfg).to("cpu", memory_format=memory_format(cfg)).conv1.weight
+        assert w.is_contiguous(memory_format=torch.channels_last) is nhwc
+        assert w.is_contiguous() is not nhwc
+
+
 def test_packaged_configs_all_load():
     from animalpose.engine.config import list_configs
     names = list_configs()

@@ -35,7 +35,7 @@ class TrainedModel:
 
 def load_trained(path: str, device: torch.device, config: Optional[ExperimentConfig] = None) -> TrainedModel:
     """Model + codec + normalisation of a kit checkpoint (``config`` for foreign checkpoints)."""
-    from .trainer import build_codec_from_config
+    from .trainer import build_codec_from_config, memory_format
     state, meta = read_checkpoint(path, map_location="cpu")
     if config is None:
         if "config" not in meta:
@@ -48,7 +48,7 @@ def load_trained(path: str, device: torch.device, config: Optional[ExperimentCon
     spec = get_spec(config.spec)
     model = build_model(config.model.name, spec.num_joints, **config.model.options)
     load_checkpoint(model, state)
-    model.to(device, memory_format=torch.channels_last).eval()   # NHWC: same outputs up to rounding, faster convs
+    model.to(device, memory_format=memory_format(config)).eval()   # NHWC by default: same outputs up to rounding
     return TrainedModel(model, config, build_codec_from_config(config), build_normalize(config.normalize), spec,
                         device, meta)
 

@@ -60,6 +60,12 @@ def build_model_from_config(cfg: ExperimentConfig) -> torch.nn.Module:
     return model
 
 
+def memory_format(cfg: ExperimentConfig) -> torch.memory_format:
+    """Layout of the conv weights and activations: NHWC when ``train.channels_last`` (faster convs on
+    oneDNN), else unchanged.  Training and :func:`~animalpose.engine.inference.load_trained` both use it."""
+    return torch.channels_last if cfg.train.channels_last else torch.preserve_format
+
+
 def build_codec_from_config(cfg: ExperimentConfig):
     c = cfg.codec
     if c.name == "dekr":      # bottom-up targets (not a heatmap codec of the top-down registry)
@@ -89,9 +95,7 @@ class Trainer:
         self.spec = get_spec(cfg.spec)
         self.codec = build_codec_from_config(cfg)
         self.normalize = build_normalize(cfg.normalize)
-        self.model = build_model_from_config(cfg).to(self.device)
-        if cfg.train.channels_last:
-            self.model.to(memory_format=torch.channels_last)
+        self.model = build_model_from_config(cfg).to(self.device, memory_format=memory_format(cfg))
         aspect = self.codec.input_size[0] / self.codec.input_size[1]
         self.train_source = build_source(cfg.train_data, aspect_ratio=aspect)
         self.val_source = build_source(cfg.val_data, aspect_ratio=aspect) if cfg.val_data is not None else None
