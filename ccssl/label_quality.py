@@ -15,11 +15,15 @@ mean rows are pooled over joints.
 """
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+import csv
+import json
+import os
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["LABEL_SERIES", "score_labels", "partner_index", "round_summary"]
+__all__ = ["LABEL_SERIES", "ROUND_COLUMNS", "score_labels", "partner_index", "round_summary", "score_rounds",
+           "rounds_markdown"]
 
 #: the series :func:`score_labels` returns, in report order
 LABEL_SERIES = ("correct", "swapped", "kept_share", "kept_correct", "kept_swapped", "replaced_correct")
@@ -95,3 +99,73 @@ def _pooled(res: dict) -> float:
 def round_summary(scores: Dict[str, dict]) -> Dict[str, float]:
     """Pooled (all joints) fraction of every series of one round."""
     return {name: _pooled(res) for name, res in scores.items()}
+
+
+#: columns of the per-round table written by :func:`score_rounds` (fractions in percent)
+ROUND_COLUMNS = ("round", "epoch", "threshold", "kept", "correct", "swapped", "kept_correct", "kept_swapped",
+                 "replaced", "replaced_correct")
+
+
+def _pct(v: float):
+    return None if not np.isfinite(v) else round(100.0 * float(v), 2)
+
+
+def rounds_markdown(rows: List[dict]) -> str:
+    """The rounds table of :func:`score_rounds` as Markdown."""
+    cell = lambda v: "-" if v is None else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(ROUND_COLUMNS) + " |", "|" + "---|" * len(ROUND_COLUMNS)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in ROUND_COLUMNS) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def score_rounds(cfg, files: Sequence[str], out_dir: str, alpha: float = 0.05) -> List[dict]:
+    """Score saved pseudo-label files of a CC-SSL run (config ``cfg``) against its target's labels.
+
+    Writes ``out_dir/<file stem>.{md,csv,json,png}`` per round and ``out_dir/rounds.{md,csv,json}``;
+    returns the rows of the rounds table (:data:`ROUND_COLUMNS`, percent)."""
+    from animalpose.engine.data import build_source
+    from animalpose.keypoints import get_spec
+    from evaluation.report import write_report
+
+    from .pseudo_labels import PseudoLabels
+
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    if cfg.ccssl is None:
+        raise ValueError("the config has no `ccssl` section; expected a CC-SSL run")
+    spec = get_spec(cfg.spec)
+    src = build_source(cfg.ccssl.target_data)
+    gt = np.stack([np.asarray(src.annotation(i).keypoints, np.float64) for i in range(len(src))])
+    threshold = alpha * float(max(cfg.codec.input_size))
+    os.makedirs(out_dir, exist_ok=True)
+    rows = []
+    for path in files:
+        labels = PseudoLabels.load(path)
+        if labels.keypoints.shape != gt.shape[:2] + (2,):
+            raise ValueError(f"{path}: {labels.keypoints.shape[0]} instances x {labels.keypoints.shape[1]} joints, "
+                             f"but the target set has {gt.shape[0]} x {gt.shape[1]} (different data or spec?)")
+        m = labels.matrices.astype(np.float64)
+        gt_crop = np.einsum("nij,nkj->nki", m[:, :, :2], gt[..., :2]) + m[:, None, :, 2]
+        scores = score_labels(labels.keypoints, gt_crop, gt[..., 2] > 0, labels.weights > 0, spec.flip_pairs,
+                              threshold, replaced=labels.replaced > 0)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        write_report(out_dir, {name: scores[name] for name in LABEL_SERIES}, spec, stem=stem,
+                     title=f"pseudo-labels {stem} (% of visible joints)")
+        pooled = round_summary(scores)
+        rows.append({"round": stem, "epoch": labels.epoch, "threshold": round(labels.threshold, 4),
+                     "kept": _pct(pooled["kept_share"]), "correct": _pct(pooled["correct"]),
+                     "swapped": _pct(pooled["swapped"]), "kept_correct": _pct(pooled["kept_correct"]),
+                     "kept_swapped": _pct(pooled["kept_swapped"]),
+                     "replaced": int(scores["replaced_correct"]["counts"].sum()),
+                     "replaced_correct": _pct(pooled["replaced_correct"])})
+    with open(os.path.join(out_dir, "rounds.json"), "w") as f:
+        json.dump({"alpha": alpha, "threshold_px": threshold, "unit": "percent", "rounds": rows}, f, indent=2)
+    with open(os.path.join(out_dir, "rounds.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=ROUND_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    with open(os.path.join(out_dir, "rounds.md"), "w") as f:
+        f.write(f"Pseudo-labels against the target labels (correct within {threshold:g} px; percent of the "
+                f"visible joints, kept_* of the kept ones, replaced_correct of the flow-replaced ones)\n\n"
+                + rounds_markdown(rows))
+    return rows

@@ -127,6 +127,14 @@ def test_demo_runs_on_tiny_preset_and_writes_report(tmp_path):
               "runs/ccssl/ssl_labels/round_000.npz", "data/MANIFEST.json"):
         assert (out / f).exists(), f
     assert "Hooves" in r.stdout and "l_front_hoof" in r.stdout
+    # every CC-SSL run's pseudo-label rounds are scored against the hidden target labels
+    labels = doc["pseudo_labels"]
+    assert list(labels) == ["ccssl", "ccssl_no_temporal", "ccssl_no_target"]
+    assert [row["round"] for row in labels["ccssl"]] == ["round_000"] and labels["ccssl"][0]["epoch"] == 0
+    assert all(row["replaced"] == 0 for row in labels["ccssl_no_temporal"])   # no flow, nothing replaced
+    assert 0.0 <= labels["ccssl"][0]["correct"] <= 100.0 and 0.0 < labels["ccssl"][0]["kept"] <= 100.0
+    assert "Pseudo-labels of ccssl_no_target" in (out / "report.md").read_text()
+    assert (out / "runs" / "ccssl" / "label_quality" / "round_000.png").is_file()
     r2 = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0", *SMALL,
               "--set", "train_data.limit=4", "--set", "val_data.limit=4")
     assert r2.returncode == 0, r2.stderr
