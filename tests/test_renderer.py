@@ -145,3 +145,18 @@ def test_target_domain_looks_different_from_source(animal_data):
     # the synthetic backgrounds are random "photographs" (textured), as in the reference data
     assert _flat_fraction(synth) < 0.7
     assert _flat_fraction(real) < 0.45
+
+
+def test_video_frames_keep_the_light_and_camera_of_their_shot(animal_data):
+    """A rendered shot keeps one light, colour balance, blur and occluder set; consecutive frames
+    differ by the motion and the sensor noise only (per-frame looks made them flicker by ~20 grey levels)."""
+    _, written = animal_data
+    frames = {}
+    for rec in written["tigdog_horse"]:
+        frames.setdefault(rec["shot_id"], []).append(rec)
+    changes = []
+    for recs in frames.values():
+        recs = sorted(recs, key=lambda r: r["frame_id"])
+        means = [cv2.imread(r["path"]).reshape(-1, 3).astype(np.float64).mean(0) for r in recs]
+        changes += [np.abs(b - a).max() for a, b in zip(means, means[1:])]
+    assert len(changes) >= 10 and max(changes) < 3.0, changes

@@ -21,10 +21,10 @@ import scipy.io
 from animalpose.keypoints import ANIMALPOSE_CATEGORIES, TIGER_REMAP, get_spec
 
 from ..synthetic_animal import NUM_MESH_VERTICES, VERTEX_IDS, animal_dir
-from .appearance import background, make_coat
+from .appearance import background, make_coat, occluder_layer, random_look
 from .canvas import visibility
-from .quadruped import NUM_LAYERS, Pose, get_species, random_pose
-from .scene import Camera, random_camera, render_scene, sample_vertices
+from .quadruped import NUM_LAYERS, Pose, get_species, pose_animal, random_pose
+from .scene import Camera, animal_region, random_camera, render_scene, sample_vertices
 
 # rendered species of each CC-SSL / TigDog animal name
 SYNTHETIC_SPECIES = {"horse": "horse", "tiger": "tiger", "hound": "dog", "sheep": "sheep"}
@@ -175,6 +175,15 @@ def write_tigdog(root: str, animal: str, num_shots: int, frames_per_shot: int, s
         dneck = _smooth_track(rng, n, 0.35, (30, 80))
         dhead = _smooth_track(rng, n, 0.25, (30, 80))
         dtail = _smooth_track(rng, n, 0.4, (20, 60))
+        # one light, camera and set of foreground occluders per shot (static in the world, so they
+        # pan with the background); only the sensor noise is drawn per frame
+        look = random_look(rng)
+        first = pose_animal(sp, Pose(phase=base_pose.phase, gait=gait, pitch=base_pose.pitch, neck=base_pose.neck,
+                                     head=base_pose.head, tail=base_pose.tail, leg_jitter=base_pose.leg_jitter),
+                            cam0.scale * ds[0], cam0.rotation + dr[0], cam0.translation + np.array([tx[0], ty[0]]),
+                            cam0.facing)
+        occluders = occluder_layer(rng, h, w, animal_region(first))
+        occ_texture = rng.uniform(0.6, 1.3, (h, bg_full.shape[1]))
         coords = np.zeros((n, 19, 2))
         vis = np.zeros((n, 19))
         for f in range(n):
@@ -186,7 +195,9 @@ def write_tigdog(root: str, animal: str, num_shots: int, frames_per_shot: int, s
                          cam0.facing)
             x_off = int(round(pan * f / max(1, n - 1)))
             bg = bg_full[:, x_off:x_off + w]
-            scene = render_scene(frng, size, "real", [(sp, pose, cam, coat)], bg=bg)
+            scene = render_scene(frng, size, "real", [(sp, pose, cam, coat)], bg=bg, look=look,
+                                 occluders=[p - np.array([x_off, 0.0]) for p in occluders],
+                                 occluder_texture=occ_texture[:, x_off:x_off + w])
             a = scene.animals[0]
             joints = a.keypoints("tigdog18")
             neck = np.array([*a.points["neck"], float(a.visible["neck"])])
@@ -199,7 +210,7 @@ def write_tigdog(root: str, animal: str, num_shots: int, frames_per_shot: int, s
                 raw[:18] = rows[:18][list(TIGER_REMAP)]  # the remap is its own inverse
             coords[f], vis[f] = raw[:, :2], raw[:, 2]
             path = os.path.join(img_dir, f"{frame:08d}.jpg")
-            _imwrite(path, scene.image, int(frng.integers(40, 85)))
+            _imwrite(path, scene.image, look.jpeg_quality)
             if labelled:
                 written.append({"path": path, "shot_id": shot_id, "frame_id": f, "frame": frame, "joints": joints})
             frame += 1

@@ -160,27 +160,55 @@ def background(rng: np.random.Generator, h: int, w: int, domain: str, photo_prob
     return img.astype(np.float32)
 
 
-def lighting(rng: np.random.Generator, h: int, w: int, mask: np.ndarray, domain: str) -> np.ndarray:
-    """Per-pixel light factor ``(h, w)`` for the animal pixels."""
-    if domain == "synthetic":
-        return np.ones((h, w), np.float32)
-    ang = rng.uniform(0, 2 * np.pi)
+@dataclass
+class Look:
+    """What the light and the camera add to a real-domain picture.
+
+    Drawn once per still image, and once per **video shot**: a real video keeps its light, colour
+    balance, lens blur and compression from frame to frame; only the sensor noise is new in every
+    frame.  (Drawing these per frame made the rendered videos flicker, so Lucas-Kanade flow of the
+    ground-truth joints was worse than assuming no motion at all.)"""
+    light_angle: float          # direction of the light ramp (radians)
+    light_gain: float           # strength of the ramp
+    shadow: float               # darkening under the animal
+    blur: float                 # Gaussian blur sigma (0: none)
+    motion_blur: int            # horizontal motion-blur kernel length (0: none)
+    cast: np.ndarray            # (3,) per-channel colour gain
+    gamma: float
+    noise_sd: float             # sensor noise (grey levels)
+    occluder_colour: np.ndarray  # (3,) RGB of grass / branches
+    jpeg_quality: int
+
+
+def random_look(rng: np.random.Generator) -> Look:
+    """A random real-domain :class:`Look`."""
+    ang, gain, shadow = rng.uniform(0, 2 * np.pi), rng.uniform(0.15, 0.45), rng.uniform(0.25, 0.5)
+    blur = rng.uniform(0.4, 1.4) if rng.random() < 0.7 else 0.0
+    motion = int(rng.integers(3, 8)) if rng.random() < 0.25 else 0
+    return Look(float(ang), float(gain), float(shadow), float(blur), motion,
+                rng.uniform(0.85, 1.15, 3).astype(np.float32), float(rng.uniform(0.8, 1.25)),
+                float(rng.uniform(2.0, 9.0)), rng.uniform([30, 60, 20], [120, 150, 70]),
+                int(rng.integers(40, 85)))
+
+
+def lighting(look: Look, h: int, w: int, mask: np.ndarray) -> np.ndarray:
+    """Per-pixel light factor ``(h, w)`` for the animal pixels of the real domain."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    ramp = (np.cos(ang) * xx / w + np.sin(ang) * yy / h)
-    light = 0.95 + rng.uniform(0.15, 0.45) * (ramp - ramp.mean())
+    ramp = (np.cos(look.light_angle) * xx / w + np.sin(look.light_angle) * yy / h)
+    light = 0.95 + look.light_gain * (ramp - ramp.mean())
     # soft edge darkening gives a rounded, 3D look
     soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), max(1.0, 0.012 * max(h, w)))
     return (light * (0.7 + 0.3 * soft)).astype(np.float32)
 
 
-def ground_shadow(img: np.ndarray, centre, width: float, rng: np.random.Generator) -> None:
-    """Darken an elliptic soft shadow under the animal in place."""
+def ground_shadow(img: np.ndarray, centre, width: float, strength: float) -> None:
+    """Darken an elliptic soft shadow under the animal in place (``strength`` in [0, 1])."""
     h, w = img.shape[:2]
     m = np.zeros((h, w), np.float32)
     cv2.ellipse(m, (int(centre[0]), int(centre[1])), (max(2, int(width / 2)), max(1, int(width / 10))),
                 0, 0, 360, 1.0, -1)
     m = cv2.GaussianBlur(m, (0, 0), max(1.0, width / 15))
-    img *= (1 - rng.uniform(0.25, 0.5) * m)[..., None]
+    img *= (1 - strength * m)[..., None]
 
 
 def occluder_layer(rng: np.random.Generator, h: int, w: int, region) -> list:
@@ -204,21 +232,17 @@ def occluder_layer(rng: np.random.Generator, h: int, w: int, region) -> list:
     return polys
 
 
-def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Camera effects of the real domain: blur, colour cast, gamma, sensor noise."""
-    if rng.random() < 0.7:
-        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.4))
-    if rng.random() < 0.25:  # horizontal motion blur
-        k = int(rng.integers(3, 8))
+def degrade(img: np.ndarray, look: Look, rng: np.random.Generator) -> np.ndarray:
+    """Camera effects of the real domain: blur, colour cast, gamma (from ``look``), sensor noise
+    (a new draw from ``rng``)."""
+    if look.blur > 0:
+        img = cv2.GaussianBlur(img, (0, 0), look.blur)
+    if look.motion_blur > 0:  # horizontal motion blur
+        k = look.motion_blur
         kernel = np.zeros((k, k), np.float32)
         kernel[k // 2] = 1.0 / k
         img = cv2.filter2D(img, -1, kernel)
-    img = img * rng.uniform(0.85, 1.15, 3).astype(np.float32)
-    gamma = rng.uniform(0.8, 1.25)
-    img = 255.0 * (np.clip(img, 0, 255) / 255.0) ** gamma
-    img = img + rng.normal(0, rng.uniform(2.0, 9.0), img.shape).astype(np.float32)
+    img = img * look.cast
+    img = 255.0 * (np.clip(img, 0, 255) / 255.0) ** look.gamma
+    img = img + rng.normal(0, look.noise_sd, img.shape).astype(np.float32)
     return img
-
-
-def jpeg_quality(rng: np.random.Generator, domain: str) -> int:
-    return 95 if domain == "synthetic" else int(rng.integers(35, 85))

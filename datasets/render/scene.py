@@ -9,13 +9,14 @@ foreground occluders included) implies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from animalpose.keypoints import get_spec
 
-from .appearance import Coat, background, degrade, ground_shadow, lighting, make_coat, occluder_layer, warp_coat
+from .appearance import (Coat, Look, background, degrade, ground_shadow, lighting, make_coat, occluder_layer,
+                         random_look, warp_coat)
 from .canvas import Part, paint_layers, shade_map, to_uint8, visibility
 from .quadruped import NUM_LAYERS, Pose, PosedAnimal, Species, canonical_extent, pose_animal
 
@@ -76,6 +77,7 @@ class Scene:
     layer_map: np.ndarray           # (H, W) int16
     animals: List[AnimalInScene]
     parts: List[Part]
+    look: Optional[Look] = None     # the real domain's light and camera (None: synthetic)
 
 
 def random_camera(rng: np.random.Generator, sp: Species, size, fill=(0.45, 0.85),
@@ -103,7 +105,8 @@ def random_camera(rng: np.random.Generator, sp: Species, size, fill=(0.45, 0.85)
 
 def render_scene(rng: np.random.Generator, size, domain: str,
                  animals: Sequence[tuple], bg: Optional[np.ndarray] = None,
-                 occluders: Optional[bool] = None) -> Scene:
+                 occluders: Union[None, bool, Sequence[np.ndarray]] = None,
+                 look: Optional[Look] = None, occluder_texture: Optional[np.ndarray] = None) -> Scene:
     """Render animals into one image.
 
     Args:
@@ -112,7 +115,12 @@ def render_scene(rng: np.random.Generator, size, domain: str,
         animals: tuples ``(species, pose, camera, coat)`` (coat None = new random coat),
             listed back to front.
         bg: optional ``(h, w, 3)`` float background (videos pass a panned crop).
-        occluders: draw foreground occluders (default: real domain only).
+        occluders: draw random foreground occluders (default: real domain only), or the
+            occluder polygons themselves (videos pass the shot's, panned with the background).
+        look: the real domain's light and camera (default: a new random one); videos pass the
+            shot's, so that only the sensor noise changes from frame to frame.
+        occluder_texture: optional ``(h, w)`` brightness of the occluder pixels (videos pass the
+            shot's, panned); default a new random one.
     """
     w, h = size
     if bg is None:
@@ -126,28 +134,29 @@ def render_scene(rng: np.random.Generator, size, domain: str,
         posed.append(pa)
         coats.append(coat if coat is not None else make_coat(sp, rng, domain))
         parts.extend(pa.parts)
+    real = domain == "real"
+    if real and look is None:
+        look = random_look(rng)
     if occluders is None:
-        occluders = domain == "real"
-    if occluders:
-        for pa in posed:
-            allp = np.concatenate([p.polygon for p in pa.parts])
-            region = (*allp.min(0), *allp.max(0))
-            for k, poly in enumerate(occluder_layer(rng, h, w, region)):
-                parts.append(Part(f"occluder{k}", poly, OCCLUDER_LAYER + k, 1.0))
+        occluders = real
+    if occluders is True:
+        occluders = [poly for pa in posed for poly in occluder_layer(rng, h, w, animal_region(pa))]
+    for k, poly in enumerate(occluders or []):
+        parts.append(Part(f"occluder{k}", np.asarray(poly, np.float64), OCCLUDER_LAYER + k, 1.0))
     layer_map = paint_layers((h, w), parts)
     shade = shade_map(layer_map, parts)
-    if domain == "real":
+    if real:
         for pa in posed:
             feet = np.stack([v for k, v in pa.points.items() if k.endswith("hoof")])
             scale = float(np.hypot(*pa.affine[:, 0]))
-            ground_shadow(img, feet.mean(0) + [0, 2], float(np.ptp(feet[:, 0]) + 0.3 * scale), rng)
+            ground_shadow(img, feet.mean(0) + [0, 2], float(np.ptp(feet[:, 0]) + 0.3 * scale), look.shadow)
     result: List[AnimalInScene] = []
     for i, (pa, coat) in enumerate(zip(posed, coats)):
         lo = i * NUM_LAYERS
         m = (layer_map >= lo) & (layer_map < lo + NUM_LAYERS)
         if m.any():
             tex = warp_coat(coat, pa.affine, (w, h))
-            light = lighting(rng, h, w, m, domain)
+            light = lighting(look, h, w, m) if real else np.ones((h, w), np.float32)
             img[m] = (tex * (shade * light)[..., None])[m]
         names = list(pa.points)
         vis = visibility(np.stack([pa.points[n] for n in names]), np.array([pa.owners[n] for n in names]), layer_map)
@@ -155,12 +164,19 @@ def render_scene(rng: np.random.Generator, size, domain: str,
                                     dict(zip(names, vis.tolist())), m))
     occ = layer_map >= OCCLUDER_LAYER
     if occ.any():
-        col = rng.uniform([30, 60, 20], [120, 150, 70])
-        noise = rng.uniform(0.6, 1.3, (h, w)).astype(np.float32)
+        col = look.occluder_colour if look is not None else rng.uniform([30, 60, 20], [120, 150, 70])
+        noise = (occluder_texture if occluder_texture is not None
+                 else rng.uniform(0.6, 1.3, (h, w))).astype(np.float32)
         img[occ] = (col[None, :] * noise[occ][:, None]).astype(np.float32)
-    if domain == "real":
-        img = degrade(img, rng)
-    return Scene(to_uint8(img), layer_map, result, parts)
+    if real:
+        img = degrade(img, look, rng)
+    return Scene(to_uint8(img), layer_map, result, parts, look)
+
+
+def animal_region(pa: PosedAnimal) -> tuple:
+    """``x0, y0, x1, y1`` image extent of a posed animal's parts."""
+    allp = np.concatenate([p.polygon for p in pa.parts])
+    return (*allp.min(0), *allp.max(0))
 
 
 def sample_vertices(rng: np.random.Generator, animal: AnimalInScene, count: int) -> np.ndarray:
