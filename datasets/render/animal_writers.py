@@ -176,7 +176,8 @@ def write_tigdog(root: str, animal: str, num_shots: int, frames_per_shot: int, s
         dhead = _smooth_track(rng, n, 0.25, (30, 80))
         dtail = _smooth_track(rng, n, 0.4, (20, 60))
         # one light, camera and set of foreground occluders per shot (static in the world, so they
-        # pan with the background); only the sensor noise is drawn per frame
+        # pan with the background); only the sensor noise is drawn per frame.  The occluders are
+        # placed around the animal in its base pose, framed as in the shot's first frame.
         look = random_look(rng)
         first = pose_animal(sp, Pose(phase=base_pose.phase, gait=gait, pitch=base_pose.pitch, neck=base_pose.neck,
                                      head=base_pose.head, tail=base_pose.tail, leg_jitter=base_pose.leg_jitter),
