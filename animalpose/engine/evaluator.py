@@ -188,15 +188,24 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
     anns = [source.annotation(i) for i in idx]
     if protocol == "pck-bbox":
         gt = np.stack([ds.keypoints_of(a) for a in anns])
-        vis = gt[..., 2] > 0
-        norm = bbox_max_side(np.stack([a.bbox for a in anns]))
-        out = pck(preds, gt[..., :2], vis, norm, alpha)
-        alphas = np.linspace(0, 0.5, 51)
-        curve = pck_curve(preds, gt[..., :2], vis, norm, alphas)
-        out.update({"protocol": protocol, "auc": curve_auc(alphas, curve["pck"]), "epe": epe(preds, gt[..., :2], vis),
-                    "curve": {"alphas": alphas, "pck": curve["pck"]}})
-        return out
+        return pck_bbox(preds, gt, np.stack([a.bbox for a in anns]), alpha)
     return _coco(source, anns, preds, scores, spec)
+
+
+def pck_bbox(preds, gt, boxes, alpha: float) -> Dict:
+    """The ``pck-bbox`` result: PCK@alpha of ``preds (N, K, 2)`` against ``gt (N, K, 3)`` (``v > 0``
+    scored), normalised by the longer side of each ``x1, y1, x2, y2`` box ``(N, 4)`` (the
+    :class:`~datasets.sample.PoseSample` convention), with the curve over alpha 0-0.5, its AUC and the EPE."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    norm = bbox_max_side(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], 1))   # x1 y1 x2 y2 -> x y w h
+    gt = np.asarray(gt, np.float64)
+    vis = gt[..., 2] > 0
+    out = pck(preds, gt[..., :2], vis, norm, alpha)
+    alphas = np.linspace(0, 0.5, 51)
+    curve = pck_curve(preds, gt[..., :2], vis, norm, alphas)
+    out.update({"protocol": "pck-bbox", "auc": curve_auc(alphas, curve["pck"]), "epe": epe(preds, gt[..., :2], vis),
+                "curve": {"alphas": alphas, "pck": curve["pck"]}})
+    return out
 
 
 def _coco(source, anns, preds, scores, spec) -> Dict:
