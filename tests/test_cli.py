@@ -135,6 +135,12 @@ def test_demo_runs_on_tiny_preset_and_writes_report(tmp_path):
     assert 0.0 <= labels["ccssl"][0]["correct"] <= 100.0 and 0.0 < labels["ccssl"][0]["kept"] <= 100.0
     assert "Pseudo-labels of ccssl_no_target" in (out / "report.md").read_text()
     assert (out / "runs" / "ccssl" / "label_quality" / "round_000.png").is_file()
+    gap = doc["domain_gap"]
+    assert set(gap) == {"metric", "source_only", "oracle"}
+    for model in ("source_only", "oracle"):
+        assert set(gap[model]) == {"synthetic_valid", "target_test"}
+        assert all(0.0 <= v <= 100.0 for v in gap[model].values())
+    assert "## Domain gap" in (out / "report.md").read_text()
     r2 = _run("demo", "--preset", "tiny", "--out", str(out), "--quiet", "--epochs", "1", "--workers", "0", *SMALL,
               "--set", "train_data.limit=4", "--set", "val_data.limit=4")
     assert r2.returncode == 0, r2.stderr

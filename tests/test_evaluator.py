@@ -26,3 +26,6 @@ def test_pck_bbox_normalises_by_the_longer_side_of_x1y1x2y2_boxes():
     np.testing.assert_allclose(r["per_joint"][:2], [0.0, 1.0])
     assert r["mean"] == pytest.approx(0.5) and r["epe"] == pytest.approx(2.0)
     assert pck_bbox(preds, gt, box, 0.1)["mean"] == pytest.approx(1.0)
+    # boxes=None: the tight box of the visible joints, x 110..130, y 105..110 -> side 20
+    r = pck_bbox(preds, gt, None, 0.1)   # 3 px = 0.15 (miss), 1 px = 0.05 (hit)
+    np.testing.assert_allclose(r["per_joint"][:2], [0.0, 1.0])

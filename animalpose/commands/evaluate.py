@@ -6,7 +6,7 @@ import json
 import os
 
 from ..engine.config import DATASETS
-from ..engine.evaluator import PROTOCOLS
+from ..engine.evaluator import BOXES, PROTOCOLS
 from ._common import add_runtime_options
 from ._progress import Steps
 
@@ -42,6 +42,10 @@ def register(sub, formatter):
     p.add_argument("--batch-size", type=int, default=None,
                    help="evaluation batch size (the CC-SSL mean depends on it; reference 6)")
     p.add_argument("--alpha", type=float, default=None, help="pck-bbox threshold (fraction of the longer bbox side)")
+    p.add_argument("--box", choices=BOXES, default="annotation",
+                   help="pck-bbox normaliser: the dataset's box (synthetic: all mesh vertices; TigDog: the "
+                        "annotated joints; Animal-Pose / COCO: the annotated box) or the tight box of the visible "
+                        "ground-truth joints, the same definition for every dataset (to compare domains)")
     p.add_argument("--name", action="append", default=None,
                    help="method name in the report, one per --checkpoint (default: the config names)")
     p.add_argument("--stem", default="pck", help="file name stem of the report files")
@@ -107,7 +111,7 @@ def run(args) -> int:
         try:
             result = evaluate(tm.model, source, protocol, tm.codec, tm.normalize, tm.spec, device, flip=args.flip,
                               batch_size=batch, workers=args.workers or 0,
-                              alpha=args.alpha if args.alpha is not None else cfg.eval.alpha,
+                              alpha=args.alpha if args.alpha is not None else cfg.eval.alpha, box=args.box,
                               progress=bar.advance, warp=cfg.augment.warp)
         finally:
             bar.finish()

@@ -6,8 +6,10 @@
                ``y > 0``), batches of ``eval.batch_size`` (6), exact averaging.
 ``uda``        the same with UDA's rule: a joint counts only when its 7x7
                Gaussian lies entirely inside the map (use ``crop: uda`` data).
-``pck-bbox``   PCK@alpha in image pixels normalised by the longer bbox side,
-               with AUC (0-0.5) and EPE; decoded by the model's codec.
+``pck-bbox``   PCK@alpha in image pixels normalised by the longer bbox side
+               (the dataset's box, or with ``box="keypoints"`` the tight box of
+               the visible ground-truth joints), with AUC (0-0.5) and EPE;
+               decoded by the model's codec.
 ``coco``       COCO keypoint AP/AR via pycocotools with HRNet rescoring
                (keypoint scores > 0.2 x box score) and OKS-NMS 0.9; a CrowdPose
                source is scored with the CrowdPose protocol instead
@@ -33,7 +35,7 @@ from torch.utils.data import DataLoader
 from evaluation import (CCSSLAccumulator, CROWDPOSE_STATS, STATS_NAMES, evaluate_coco, evaluate_crowdpose, oks_nms,
                         pck, rescore)
 from evaluation.coco_eval import coco_results
-from evaluation.pck import bbox_max_side, curve_auc, epe, pck_curve
+from evaluation.pck import bbox_max_side, curve_auc, epe, keypoint_bbox, pck_curve
 
 from ..codecs import BearpawHeatmap
 from ..keypoints import get_spec
@@ -42,6 +44,8 @@ from .config import AugmentConfig
 from .data import TopDownDataset, unwrap_source
 
 PROTOCOLS = ("ccssl", "uda", "pck-bbox", "coco")
+#: pck-bbox normalisers: the dataset's own box, or the tight box of the visible ground-truth joints
+BOXES = ("annotation", "keypoints")
 PRIMARY = {"ccssl": "mean", "uda": "mean", "pck-bbox": "mean", "coco": "AP"}
 
 
@@ -145,7 +149,7 @@ def _loader(ds, batch_size: int, workers: int) -> DataLoader:
 
 def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip: bool = False,
              batch_size: int = 6, workers: int = 0, alpha: float = 0.05, progress=None,
-             warp: str = "standard") -> Dict:
+             warp: str = "standard", box: str = "annotation") -> Dict:
     """Run ``protocol`` (see module docstring) and return its result dict.
 
     ``ccssl``/``uda``/``pck-bbox`` results follow :func:`evaluation.report.method_scores`
@@ -155,6 +159,8 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if box not in BOXES:
+        raise ValueError(f"--box must be one of {', '.join(BOXES)}, got {box!r}")
     spec = get_spec(spec)
     if protocol == "coco":
         keypoint_benchmark(source).check_spec(spec)      # before running the model over the data
@@ -188,18 +194,23 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
     anns = [source.annotation(i) for i in idx]
     if protocol == "pck-bbox":
         gt = np.stack([ds.keypoints_of(a) for a in anns])
-        return pck_bbox(preds, gt, np.stack([a.bbox for a in anns]), alpha)
+        return pck_bbox(preds, gt, np.stack([a.bbox for a in anns]) if box == "annotation" else None, alpha)
     return _coco(source, anns, preds, scores, spec)
 
 
 def pck_bbox(preds, gt, boxes, alpha: float) -> Dict:
     """The ``pck-bbox`` result: PCK@alpha of ``preds (N, K, 2)`` against ``gt (N, K, 3)`` (``v > 0``
     scored), normalised by the longer side of each ``x1, y1, x2, y2`` box ``(N, 4)`` (the
-    :class:`~datasets.sample.PoseSample` convention), with the curve over alpha 0-0.5, its AUC and the EPE."""
-    b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    norm = bbox_max_side(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], 1))   # x1 y1 x2 y2 -> x y w h
+    :class:`~datasets.sample.PoseSample` convention) or, with ``boxes=None``, of the tight box of
+    the visible ground-truth joints (one definition for every dataset); with the curve over
+    alpha 0-0.5, its AUC and the EPE."""
     gt = np.asarray(gt, np.float64)
     vis = gt[..., 2] > 0
+    if boxes is None:
+        norm = bbox_max_side(keypoint_bbox(gt[..., :2], vis))
+    else:
+        b = np.asarray(boxes, np.float64).reshape(-1, 4)
+        norm = bbox_max_side(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], 1))   # x1 y1 x2 y2 -> x y w h
     out = pck(preds, gt[..., :2], vis, norm, alpha)
     alphas = np.linspace(0, 0.5, 51)
     curve = pck_curve(preds, gt[..., :2], vis, norm, alphas)
