@@ -40,7 +40,7 @@ def register(sub, formatter):
                                    "(ccssl), train the same network on the labelled target videos (oracle), evaluate "
                                    "all with the exact CC-SSL PCK@0.05 on the target test split and write "
                                    "OUT/report.json, OUT/report.md, OUT/report.csv and OUT/report.png (runs in "
-                                   "OUT/runs/). Measured at 15 to 18 minutes on a 2-core CPU.")
+                                   "OUT/runs/). Measured at 14.5 to 18 minutes on a 2-core CPU.")
     p.add_argument("--preset", default="demo", choices=("tiny", "demo", "full"), help="data preset")
     p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: the configs')")
     p.add_argument("--ablation", action="append", default=[], choices=sorted(ABLATION_OVERRIDES),
