@@ -2,6 +2,8 @@ import json
 import os
 import shutil
 
+import cv2
+
 import numpy as np
 import pytest
 import scipy.io
@@ -208,3 +210,22 @@ def test_animalpose_errors_name_the_file(tmp_path):
     ds = AnimalPose(str(tmp_path))
     with pytest.raises(DatasetFormatError, match=r"a\.jpg: image file is missing"):
         ds[0]
+
+
+def test_occlusion_visible_config_supervises_occluded_synthetic_joints(animal_data):
+    """`train_data.occlusion_visible` (the reference's train_with_occlusion) marks every in-image joint visible."""
+    from animalpose.engine.config import load_experiment
+    from animalpose.engine.data import build_source
+    root, _ = animal_data
+    plain = load_experiment("demo_synthetic", [f"train_data.root={root}"]).train_data
+    occ = load_experiment("ccssl_synthetic_horse", [f"train_data.root={root}"]).train_data
+    assert occ.occlusion_visible and not plain.occlusion_visible
+    a, b = build_source(plain), build_source(occ)
+    va = np.stack([a.annotation(i).keypoints[:, 2] for i in range(len(a))])
+    kb = np.stack([b.annotation(i).keypoints for i in range(len(b))])
+    h, w = cv2.imread(a.annotation(0).image_path).shape[:2]
+    inside = (kb[..., 0] >= 0) & (kb[..., 0] < w) & (kb[..., 1] >= 0) & (kb[..., 1] < h)
+    np.testing.assert_array_equal(kb[..., 2], inside.astype(np.float32))
+    assert (va < kb[..., 2]).any()                      # some occluded joints become supervised
+    with pytest.raises(ValueError, match="occlusion_visible applies to synthetic_animal data only"):
+        load_experiment("demo_real", [f"train_data.root={root}", "train_data.occlusion_visible=true"])

@@ -36,12 +36,16 @@ class DataConfig:
     limit: Optional[int] = None           # use only the first N instances (quick runs)
     det_file: Optional[str] = None        # coco/crowdpose top-down: person detections (COCO results JSON), not GT boxes
     det_score_threshold: float = 0.0      # coco/crowdpose top-down: detections below this score are dropped
+    occlusion_visible: bool = False       # synthetic_animal: supervise occluded in-image joints too (the
+                                          # reference's train_with_occlusion = True)
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.occlusion_visible and self.dataset != "synthetic_animal":
+            raise ValueError(f"occlusion_visible applies to synthetic_animal data only, not {self.dataset}")
 
 
 @dataclass

@@ -58,7 +58,8 @@ def build_source(cfg: DataConfig, aspect_ratio: Optional[float] = None):
     if cfg.dataset == "synthetic_animal":
         from datasets.synthetic_animal import SyntheticAnimal
         sub = os.path.join(root, "synthetic_animal")
-        src = SyntheticAnimal(sub if os.path.isdir(sub) else root, cfg.animal, cfg.split, split_dir=cfg.split_dir)
+        src = SyntheticAnimal(sub if os.path.isdir(sub) else root, cfg.animal, cfg.split, split_dir=cfg.split_dir,
+                              occlusion_visible=cfg.occlusion_visible)
     elif cfg.dataset == "tigdog":
         from datasets.tigdog import TigDog
         split_dir = cfg.split_dir
