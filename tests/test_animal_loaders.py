@@ -217,9 +217,10 @@ def test_occlusion_visible_config_supervises_occluded_synthetic_joints(animal_da
     from animalpose.engine.config import load_experiment
     from animalpose.engine.data import build_source
     root, _ = animal_data
-    plain = load_experiment("demo_synthetic", [f"train_data.root={root}"]).train_data
+    plain = load_experiment("demo_synthetic", [f"train_data.root={root}", "train_data.occlusion_visible=false"]).train_data
     occ = load_experiment("ccssl_synthetic_horse", [f"train_data.root={root}"]).train_data
     assert occ.occlusion_visible and not plain.occlusion_visible
+    assert load_experiment("demo_synthetic").train_data.occlusion_visible      # the demo follows the reference
     a, b = build_source(plain), build_source(occ)
     va = np.stack([a.annotation(i).keypoints[:, 2] for i in range(len(a))])
     kb = np.stack([b.annotation(i).keypoints for i in range(len(b))])
