@@ -18,23 +18,14 @@ from __future__ import annotations
 import csv
 import json
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import numpy as np
 
-__all__ = ["LABEL_SERIES", "ROUND_COLUMNS", "score_labels", "partner_index", "round_summary", "score_rounds",
-           "rounds_markdown"]
+__all__ = ["LABEL_SERIES", "ROUND_COLUMNS", "score_labels", "round_summary", "score_rounds", "rounds_markdown"]
 
 #: the series :func:`score_labels` returns, in report order
 LABEL_SERIES = ("correct", "swapped", "kept_share", "kept_correct", "kept_swapped", "replaced_correct")
-
-
-def partner_index(num_joints: int, flip_pairs: Sequence[Tuple[int, int]]) -> np.ndarray:
-    """``(K,)`` index of each joint's flip partner (itself when unpaired)."""
-    idx = np.arange(num_joints)
-    for a, b in flip_pairs:
-        idx[a], idx[b] = b, a
-    return idx
 
 
 def _check(name: str, arr, shape) -> np.ndarray:
@@ -44,14 +35,14 @@ def _check(name: str, arr, shape) -> np.ndarray:
     return a
 
 
-def score_labels(labels, gt, visible, kept, flip_pairs, threshold: float, replaced=None) -> Dict[str, dict]:
+def score_labels(labels, gt, visible, kept, flip_index, threshold: float, replaced=None) -> Dict[str, dict]:
     """Per-joint quality of pseudo-labels.
 
     Args:
         labels, gt: ``(N, K, 2)`` label and ground-truth positions in the same frame (pixels).
         visible: ``(N, K)`` ground-truth visibility; other joints are not scored.
         kept: ``(N, K)`` curriculum mask (the joints trained on).
-        flip_pairs: left/right pairs of the spec.
+        flip_index: ``(K,)`` each joint's flip partner, itself when unpaired (``KeypointSpec.flip_index``).
         threshold: distance (pixels) under which a label is correct.
         replaced: optional ``(N, K)`` mask of labels replaced by temporal propagation.
 
@@ -70,7 +61,7 @@ def score_labels(labels, gt, visible, kept, flip_pairs, threshold: float, replac
     kept = _check("kept", kept, (n, k)).astype(bool)
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
-    partner = partner_index(k, flip_pairs)
+    partner = _check("flip_index", flip_index, (k,)).astype(np.int64)
     correct = np.linalg.norm(labels - gt, axis=-1) < threshold
     near_partner = np.linalg.norm(labels - gt[:, partner], axis=-1) < threshold
     paired = (partner != np.arange(k))[None, :] & vis[:, partner]
@@ -125,6 +116,7 @@ def score_rounds(cfg, files: Sequence[str], out_dir: str, alpha: float = 0.05) -
     returns the rows of the rounds table (:data:`ROUND_COLUMNS`, percent)."""
     from animalpose.engine.data import build_source
     from animalpose.keypoints import get_spec
+    from animalpose.transforms import affine_points
     from evaluation.report import write_report
 
     from .pseudo_labels import PseudoLabels
@@ -144,9 +136,8 @@ def score_rounds(cfg, files: Sequence[str], out_dir: str, alpha: float = 0.05) -
         if labels.keypoints.shape != gt.shape[:2] + (2,):
             raise ValueError(f"{path}: {labels.keypoints.shape[0]} instances x {labels.keypoints.shape[1]} joints, "
                              f"but the target set has {gt.shape[0]} x {gt.shape[1]} (different data or spec?)")
-        m = labels.matrices.astype(np.float64)
-        gt_crop = np.einsum("nij,nkj->nki", m[:, :, :2], gt[..., :2]) + m[:, None, :, 2]
-        scores = score_labels(labels.keypoints, gt_crop, gt[..., 2] > 0, labels.weights > 0, spec.flip_pairs,
+        gt_crop = affine_points(gt[..., :2], labels.matrices)
+        scores = score_labels(labels.keypoints, gt_crop, gt[..., 2] > 0, labels.weights > 0, spec.flip_index,
                               threshold, replaced=labels.replaced > 0)
         stem = os.path.splitext(os.path.basename(path))[0]
         write_report(out_dir, {name: scores[name] for name in LABEL_SERIES}, spec, stem=stem,

@@ -7,10 +7,11 @@ import pytest
 
 from animalpose.cli import main
 from animalpose.engine.config import load_experiment, save_experiment
-from ccssl.label_quality import partner_index, round_summary, score_labels
+from ccssl.label_quality import round_summary, score_labels
 from ccssl.pseudo_labels import PseudoLabels
 
 # 3 instances x 4 joints on a line, joints 0 and 1 a left/right pair, threshold 1 px
+FLIP = np.array([1, 0, 2, 3])
 GT = np.array([[[0, 0], [10, 0], [20, 0], [30, 0]]] * 3, np.float64)
 VIS = np.array([[1, 1, 1, 1], [1, 1, 1, 0], [1, 0, 1, 1]], bool)
 LAB = np.array([
@@ -21,12 +22,8 @@ LAB = np.array([
 KEPT = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 0, 0]], bool)
 
 
-def test_partner_index():
-    np.testing.assert_array_equal(partner_index(5, [(0, 1), (3, 4)]), [1, 0, 2, 4, 3])
-
-
 def test_score_labels_hand_counts():
-    s = score_labels(LAB, GT, VIS, KEPT, [(0, 1)], threshold=1.0)
+    s = score_labels(LAB, GT, VIS, KEPT, FLIP, threshold=1.0)
     nan = np.nan
     expect = {  # per joint fraction, counts
         "correct": ([1 / 3, 1 / 2, 2 / 3, 1.0], [3, 2, 3, 2]),
@@ -43,16 +40,18 @@ def test_score_labels_hand_counts():
     assert pooled["correct"] == pytest.approx(6 / 10) and pooled["swapped"] == pytest.approx(2 / 10)
     assert pooled["kept_share"] == pytest.approx(3 / 10) and pooled["kept_correct"] == 0.0
     assert pooled["kept_swapped"] == pytest.approx(2 / 3)
-    rep = score_labels(LAB, GT, VIS, KEPT, [(0, 1)], 1.0, replaced=~KEPT)["replaced_correct"]
+    rep = score_labels(LAB, GT, VIS, KEPT, FLIP, 1.0, replaced=~KEPT)["replaced_correct"]
     np.testing.assert_allclose(rep["per_joint"], [1 / 2, 1.0, 1.0, 1.0])   # j0: inst 1 right, inst 2 wrong
     np.testing.assert_array_equal(rep["counts"], [2, 1, 2, 2])
 
 
 def test_score_labels_rejects_bad_shapes():
     with pytest.raises(ValueError, match="visible has shape"):
-        score_labels(LAB, GT, VIS[:2], KEPT, [(0, 1)], 1.0)
+        score_labels(LAB, GT, VIS[:2], KEPT, FLIP, 1.0)
+    with pytest.raises(ValueError, match="flip_index has shape"):
+        score_labels(LAB, GT, VIS, KEPT, np.array([1, 0]), 1.0)
     with pytest.raises(ValueError, match="threshold must be > 0"):
-        score_labels(LAB, GT, VIS, KEPT, [(0, 1)], 0.0)
+        score_labels(LAB, GT, VIS, KEPT, FLIP, 0.0)
 
 
 def test_labels_command_scores_a_run(animal_data, tmp_path, capsys):
