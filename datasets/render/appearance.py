@@ -2,8 +2,8 @@
 
 *synthetic* (source): flat CAD-like colours (the model's default or a flat
 version of a real coat colour), crisp edges, a regular pattern at most, no
-lighting, shadow, occluders or noise, composited onto random "photographs"
-(outdoor or indoor/urban scenes) as the reference's synthetic data is.  *real* (target): fur grain,
+lighting, shadow, occluders or noise, composited onto random indoor/urban
+"photographs" as the reference's synthetic data is composited onto photos.  *real* (target): fur grain,
 irregular stripes / patches / wool, directional light with soft shading, a
 ground shadow, cluttered natural backgrounds, foreground occluders, blur,
 sensor noise and JPEG compression (applied when the frame is written).
@@ -106,14 +106,16 @@ def _photo_background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 def background(rng: np.random.Generator, h: int, w: int, domain: str, photo_prob: float = 1.0) -> np.ndarray:
     """``(h, w, 3)`` float32 background of the domain.
 
-    ``synthetic``: with probability ``photo_prob`` a random "photograph" (an outdoor scene like
-    the target's or an indoor/urban one), as the reference data composites its renders onto
-    random photos; otherwise a flat two-tone CAD backdrop.  ``real``: an outdoor scene."""
+    ``synthetic``: with probability ``photo_prob`` a random indoor/urban "photograph", as the
+    reference data composites its renders onto random photos; otherwise a flat two-tone CAD
+    backdrop.  ``real``: an outdoor scene (sky, tree line, grass, rocks, branches) that the
+    synthetic domain never shows."""
     horizon = int(h * rng.uniform(0.25, 0.6))
     if domain == "synthetic" and rng.random() < photo_prob:
-        # the reference's synthetic images are composited onto random photographs: half of ours
-        # get an outdoor scene, half an indoor/urban one (no camera degradation in either)
-        return _photo_background(rng, h, w) if rng.random() < 0.5 else background(rng, h, w, "real")
+        # the reference's synthetic images are composited onto random photographs; ours are
+        # indoor/urban ones, so the target's natural scenes (grass, tree lines, rocks, branches)
+        # are new to a synthetic-trained model, as real footage is to the reference's
+        return _photo_background(rng, h, w)
     if domain == "synthetic":
         sky_top = rng.uniform(150, 235, 3)
         sky = vertical_gradient(horizon, w, sky_top, sky_top * rng.uniform(0.8, 1.0))

@@ -54,7 +54,7 @@ class Preset:
 PRESETS: Dict[str, Preset] = {
     "tiny": Preset("tiny", (192, 144), 12, (192, 144), 3, 8, 10, 8, 4, (192, 144),
                    description="a few seconds; used by the tests"),
-    "demo": Preset("demo", (320, 240), 400, (320, 240), 8, 40, 240, 240, 80,
+    "demo": Preset("demo", (320, 240), 400, (320, 240), 20, 16, 240, 240, 80,
                    description="under a minute on 2 CPU cores; used by `animalpose demo`"),
     "full": Preset("full", (640, 480), 10000, (640, 360), 50, 100, 4000, 20000, 2000, (480, 360),
                    description="paper-sized (10,000 synthetic images per animal, ~5,000 frames per animal); "
