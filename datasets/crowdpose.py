@@ -91,8 +91,8 @@ class CrowdPoseKeypoints(CocoKeypoints):
     gives the image's ``crowdIndex``.
     """
 
-    spec = "crowdpose14"
-    num_joints = NUM_JOINTS
+    default_spec = "crowdpose14"
+    benchmark = "crowdpose"
 
     @classmethod
     def from_root(cls, root, split: str, **kwargs) -> "CrowdPoseKeypoints":
@@ -110,9 +110,9 @@ class CrowdPoseKeypoints(CocoKeypoints):
 
     def crowd_index(self, image_id) -> float:
         """The image's ``crowdIndex`` as stored in the file."""
-        if image_id not in self.coco.imgs:
+        if image_id not in self.imgs:
             raise KeyError(f"{self.ann_file}: no image with id {image_id!r}")
-        ci = self.coco.imgs[image_id].get("crowdIndex")
+        ci = self.imgs[image_id].get("crowdIndex")
         if ci is None:
             raise DatasetFormatError(self.ann_file, f"image {image_id!r} has no crowdIndex")
         return float(ci)

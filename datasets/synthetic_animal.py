@@ -75,6 +75,7 @@ class SyntheticAnimal:
     """
 
     spec = "tigdog18"
+    benchmark = "pck"
 
     def __init__(self, root: str, animal: str = "horse", split: str = "train", split_dir: Optional[str] = None,
                  min_visible: int = 6, occlusion_visible: bool = False, crop_factor: float = 1.25):

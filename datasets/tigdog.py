@@ -136,6 +136,7 @@ class TigDog:
     """
 
     spec = "tigdog18"
+    benchmark = "pck"
 
     def __init__(self, root: str, animal: str = "horse", split: str = "train", crop: str = "ccssl",
                  split_dir: Optional[str] = None, test_fraction: float = 0.2, split_seed: int = 0,

@@ -158,7 +158,7 @@ def main(argv=None) -> int:
         tm = load_trained(os.path.join(args.out, m, "last.pt"), device)
         results[m] = evaluate_species(tm.model, test, tm.spec, tm.codec, tm.normalize, device, flip=cfg.eval.flip,
                                       alpha=cfg.eval.alpha, warp=tm.cfg.augment.warp,
-                                      batch_size=cfg.eval.batch_size, tmp_dir=args.out)
+                                      batch_size=cfg.eval.batch_size)
     total = round(time.time() - t_start, 1)
     meta = {"config": args.config, "overrides": sets, "threads": torch.get_num_threads(), "test_instances": len(test), "seconds": seconds,
             "total_seconds": total}

@@ -50,7 +50,7 @@ def test_round_trip_keypoints_boxes_and_grouping(rendered):
         x, y, bw, bh = w["bbox"]
         assert 0 <= x and 0 <= y and x + bw <= 320 and y + bh <= 240      # silhouette box inside the image
         np.testing.assert_allclose(s.bbox, [x, y, x + bw - 1, y + bh - 1], atol=1e-6)
-        assert s.extra == {"area": float(w["area"]), "iscrowd": 0}
+        assert s.extra == {"area": float(w["area"]), "iscrowd": 0, "category_id": 1}
         kp = w["keypoints"]
         assert np.all(kp[kp[:, 2] == 0, :2] == 0)                            # COCO: unlabelled -> 0, 0
         assert (kp[:, 2] > 0).sum() == w["num_keypoints"] >= 1

@@ -93,7 +93,7 @@ def test_loader_reads_the_release_layout(tmp_path):
         assert s.image_path == str(tmp_path / "images" / f"{s.image_id}.jpg")
     a = ds.annotation(2)                                    # person 4: 10 labelled joints, no area in the file
     assert (a.keypoints[:, 2] > 0).sum() == 10
-    assert a.extra == {"area": 70.0 * 140.0, "iscrowd": 0}
+    assert a.extra == {"area": 70.0 * 140.0, "iscrowd": 0, "category_id": 1}
     np.testing.assert_allclose(a.bbox, [150, 30, 219, 169])
     assert [ds.crowd_index(i) for i in (101, 102, 103)] == [0.05, 0.5, 0.9]
     assert [p.instance_id for p in ds.people(103)] == [5, 6]
@@ -118,7 +118,7 @@ def test_format_errors_are_one_line_naming_the_file(tmp_path):
     with pytest.raises(DatasetFormatError) as e:
         CrowdPoseKeypoints.from_root(tmp_path, "val")
     msg = str(e.value)
-    assert msg == f"{path}: annotation 4: keypoints has 39 numbers, expected 42" and "\n" not in msg
+    assert msg == f"{path}: annotation 4: keypoints has 39 numbers, expected 42 numbers (14 joints of spec crowdpose14)" and "\n" not in msg
 
     images = [dict(img) for img in IMAGES]
     images[1]["crowdIndex"] = "busy"

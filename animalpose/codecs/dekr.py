@@ -55,7 +55,7 @@ shift that goes with it is in :mod:`animalpose.engine.bottomup`.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch

@@ -16,23 +16,39 @@ from .configio import ConfigError
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-DATASETS = ("synthetic_animal", "tigdog", "animalpose", "coco", "crowdpose")
+def _dataset_names() -> Tuple[str, ...]:
+    from datasets.registry import list_datasets
+    return list_datasets()
+
+
+DATASETS = _dataset_names()
 
 
 @dataclass
 class DataConfig:
-    """One dataset split read by a real-format loader."""
+    """One dataset split read by a real-format loader (``datasets.registry``)."""
 
-    dataset: str = "synthetic_animal"     # synthetic_animal | tigdog | animalpose | coco | crowdpose
+    dataset: str = "synthetic_animal"     # see `datasets.registry.list_datasets()`: synthetic_animal | tigdog |
+                                          # animalpose | coco | crowdpose | ap10k | coco_keypoints | dlc
     root: str = "runs/demo/data"          # the layout written by `animalpose generate`, or the real download
-    split: str = "train"                  # synthetic: train/valid/all; tigdog: train/test/all; coco: train/val;
-                                          # crowdpose: train/val/trainval/test
+    split: str = "train"                  # synthetic: train/valid/all; tigdog: train/test/all; coco: train2017/...;
+                                          # crowdpose: train/val/trainval/test; ap10k: train/val/test; dlc: all/train/test
     animal: str = "horse"                 # synthetic_animal / tigdog species
     crop: str = "ccssl"                   # tigdog crop protocol: ccssl | uda
     split_dir: Optional[str] = None       # official split index files (tigdog/synthetic), else by-video split
-    categories: List[str] = field(default_factory=list)   # animalpose: keep these (empty: all)
+    categories: List[str] = field(default_factory=list)   # keep these categories (names or ids; empty: all)
     exclude: List[str] = field(default_factory=list)      # animalpose: drop these
-    spec: str = ""                        # convert keypoints to this spec ("" = the dataset's own)
+    spec: str = ""                        # coco_keypoints / dlc: read the joints by name into this spec (name or
+                                          # spec .yaml); "" = the file's own
+    ann_file: Optional[str] = None        # coco_keypoints (also coco / animalpose): the annotation JSON (relative: to root)
+    img_dir: Optional[str] = None         # its image folder (default: found beside the file, see docs/datasets.md)
+    flip_pairs: Optional[List[List[str]]] = None   # coco_keypoints / dlc: flip partners by name (default: inferred)
+    box_convention: str = "hrnet"         # coco_keypoints: x,y,w,h -> x1,y1,x2,y2 as hrnet | mmpose
+    test_videos: List[str] = field(default_factory=list)  # dlc: videos of the test split
+    split_by: str = "video"               # dlc: video | frame
+    test_fraction: Optional[float] = None  # dlc: test share (default 1 - TrainingFraction[0])
+    split_seed: int = 0                   # dlc: seed of the split
+    box_margin: float = 20.0              # dlc: box = labelled joints +- this many pixels
     limit: Optional[int] = None           # use only the first N instances (quick runs)
     det_file: Optional[str] = None        # coco/crowdpose top-down: person detections (COCO results JSON), not GT boxes
     det_score_threshold: float = 0.0      # coco/crowdpose top-down: detections below this score are dropped
@@ -46,6 +62,12 @@ class DataConfig:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         if self.occlusion_visible and self.dataset != "synthetic_animal":
             raise ValueError(f"occlusion_visible applies to synthetic_animal data only, not {self.dataset}")
+        if self.box_convention not in ("hrnet", "mmpose"):
+            raise ValueError(f"box_convention must be hrnet or mmpose, got {self.box_convention!r}")
+        if self.split_by not in ("video", "frame"):
+            raise ValueError(f"split_by must be video or frame, got {self.split_by!r}")
+        if self.box_margin < 0:
+            raise ValueError(f"box_margin must be >= 0, got {self.box_margin}")
 
 
 @dataclass

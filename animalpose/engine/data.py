@@ -47,57 +47,24 @@ def unwrap_source(source):
 
 
 def build_source(cfg: DataConfig, aspect_ratio: Optional[float] = None):
-    """The real-format loader described by ``cfg`` (errors name the missing file/folder).
+    """The real-format loader described by ``cfg``, built by its :mod:`datasets.registry` entry
+    (errors name the missing file/folder).
 
-    ``aspect_ratio``: crop ``w / h`` of the COCO / CrowdPose top-down boxes (the model input's;
-    default 0.75, the 256x192 one)."""
+    ``aspect_ratio``: crop ``w / h`` of the top-down boxes of the COCO-style loaders (the model
+    input's; default 0.75, the 256x192 one)."""
+    from datasets.registry import get_dataset
     root = cfg.root
-    if not os.path.exists(root):
+    entry = get_dataset(cfg.dataset)
+    if not cfg.ann_file and not os.path.exists(root):
         raise FileNotFoundError(f"data root {root!r} not found (dataset {cfg.dataset}); "
                                 "render one with `animalpose generate --out DIR`")
-    if cfg.dataset == "synthetic_animal":
-        from datasets.synthetic_animal import SyntheticAnimal
-        sub = os.path.join(root, "synthetic_animal")
-        src = SyntheticAnimal(sub if os.path.isdir(sub) else root, cfg.animal, cfg.split, split_dir=cfg.split_dir,
-                              occlusion_visible=cfg.occlusion_visible)
-    elif cfg.dataset == "tigdog":
-        from datasets.tigdog import TigDog
-        split_dir = cfg.split_dir
-        if split_dir is None:
-            guess = os.path.join(root, "real_animal", cfg.animal)
-            split_dir = guess if os.path.isfile(os.path.join(guess, "train_idxs_by_video.npy")) else None
-        src = TigDog(root, cfg.animal, cfg.split, crop=cfg.crop, split_dir=split_dir)
-    elif cfg.dataset == "animalpose":
-        from datasets.animal_pose import AnimalPose
-        sub = os.path.join(root, "animalpose")
-        src = AnimalPose(sub if os.path.isdir(sub) else root, categories=cfg.categories or None,
-                         exclude=cfg.exclude or None)
-    else:
-        kw = {} if aspect_ratio is None else {"aspect_ratio": float(aspect_ratio)}
-        if cfg.det_file:
-            kw.update(use_gt_boxes=False, det_file=cfg.det_file, det_score_threshold=cfg.det_score_threshold)
-        if cfg.dataset == "crowdpose":
-            src = _crowdpose(root, cfg.split, kw)
-        else:
-            from datasets.coco import CocoKeypoints
-            sub = os.path.join(root, "coco")
-            src = CocoKeypoints.from_root(sub if os.path.isdir(sub) else root, cfg.split, **kw)
+    src = entry.build(cfg, aspect_ratio)
+    if cfg.spec and not entry.takes_spec and get_spec(cfg.spec).name != src.spec:
+        raise ValueError(f"data.spec {cfg.spec!r}: dataset {cfg.dataset} is read in its own spec {src.spec} "
+                         "(data.spec applies to coco_keypoints and dlc)")
     if len(src) == 0:
-        raise ValueError(f"{cfg.dataset} at {root} (split {cfg.split}) has no usable instances")
+        raise ValueError(f"{cfg.dataset} at {cfg.ann_file or root} (split {cfg.split}) has no usable instances")
     return _Limited(src, cfg.limit) if cfg.limit else src
-
-
-def _crowdpose(root: str, split: str, kw: Dict[str, Any]):
-    """CrowdPose release layout under ``root`` (or ``root/crowdpose``, the `animalpose generate` output)."""
-    from datasets.crowdpose import SPLITS, CrowdPoseKeypoints
-    sub = os.path.join(root, "crowdpose")
-    base = sub if os.path.isdir(sub) else root
-    ann = os.path.join(base, "json", f"crowdpose_{split}.json")
-    if not os.path.isfile(ann):
-        raise FileNotFoundError(f"crowdpose split {split!r}: {ann} not found (a CrowdPose root holds "
-                                f"json/crowdpose_<split>.json for {'/'.join(SPLITS)} and images/; render one with "
-                                "`animalpose generate --only crowdpose --out DIR`)")
-    return CrowdPoseKeypoints.from_root(base, split, **kw)
 
 
 def build_normalize(cfg: NormalizeConfig) -> Normalize:

@@ -93,9 +93,10 @@ CROWDPOSE_BENCHMARK = KeypointBenchmark("crowdpose", "CrowdPose", tuple(CROWDPOS
 
 def keypoint_benchmark(source) -> KeypointBenchmark:
     """The benchmark that scores ``source`` (a loader of :func:`~animalpose.engine.data.build_source`,
-    ``limit`` wrapper or not): CrowdPose's for CrowdPose data, COCO's for anything else."""
-    from datasets.crowdpose import CrowdPoseKeypoints
-    return CROWDPOSE_BENCHMARK if isinstance(unwrap_source(source), CrowdPoseKeypoints) else COCO_BENCHMARK
+    ``limit`` wrapper or not): CrowdPose's for data whose registry entry says ``crowdpose``,
+    COCO's (OKS AP with the spec's sigmas) for anything else."""
+    return CROWDPOSE_BENCHMARK if getattr(unwrap_source(source), "benchmark", "pck") == "crowdpose" \
+        else COCO_BENCHMARK
 
 
 def heatmaps_of(output) -> torch.Tensor:
@@ -220,13 +221,23 @@ def pck_bbox(preds, gt, boxes, alpha: float) -> Dict:
 
 
 def _coco(source, anns, preds, scores, spec) -> Dict:
-    if not hasattr(source, "ann_file"):
-        raise ValueError("--protocol coco needs a COCO-format dataset (dataset: coco or crowdpose)")
+    """COCO-protocol stats of top-down predictions: HRNet rescoring, OKS-NMS per image, scored
+    against the source's ground truth (:func:`datasets.coco_gt.coco_ground_truth`) on every image
+    of the source, or on the images of the evaluated instances when the source is ``limit``-ed."""
+    from datasets.coco_gt import coco_ground_truth
+    spec = get_spec(spec)
+    if spec.sigmas is None:
+        raise ValueError(f"--protocol coco: spec {spec.name} has no OKS sigmas; give them in a spec file "
+                         "(sigmas: ...) or use --protocol pck-bbox")
+    gt, ids = coco_ground_truth(source, spec)
+    cat_ids = {c["id"] for c in gt["categories"]}
+    first_cat = min(cat_ids, key=str)
     box_scores = np.array([a.extra.get("score", 1.0) for a in anns], np.float64)
     final = rescore(scores, box_scores, thr=0.2)
     areas = np.array([np.prod(a.scale * 200.0) for a in anns])
     kpts = np.concatenate([preds, scores[..., None]], axis=-1)
-    image_ids = np.array([a.image_id for a in anns])
+    image_ids = np.array([ids[a.image_id] for a in anns])
+    cats = [a.extra.get("category_id") if a.extra.get("category_id") in cat_ids else first_cat for a in anns]
     keep = []
     for img in np.unique(image_ids):
         sel = np.nonzero(image_ids == img)[0]
@@ -234,7 +245,10 @@ def _coco(source, anns, preds, scores, spec) -> Dict:
         keep.extend(sel[kept].tolist())
     keep = sorted(keep)
     results = coco_results(image_ids[keep].tolist(), kpts[keep], final[keep])
-    stats = keypoint_benchmark(source).score(source.ann_file, results, spec)
+    for r, k in zip(results, keep):
+        r["category_id"] = cats[k]
+    scored = sorted(set(image_ids.tolist())) if unwrap_source(source) is not source else None
+    stats = keypoint_benchmark(source).score(gt, results, spec, image_ids=scored)
     return {"protocol": "coco", "stats": dict(stats), "AP": stats["AP"], "results": results}
 
 

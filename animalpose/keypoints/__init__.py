@@ -17,12 +17,12 @@ up with :func:`get_mapping`.
 from .builtin import ANIMALPOSE_CATEGORIES, TIGER_REMAP
 from .mapping import KeypointMapping, get_mapping, list_mappings
 from .names import JointNameError, infer_flip_pairs, joint_key, joint_words, match_joints
-from .registry import (BUILTIN_NAMES, get_spec, is_spec_path, list_specs, load_spec_file, register_spec,
+from .registry import (BUILTIN_NAMES, builtin_spec_for, get_spec, is_spec_path, list_specs, load_spec_file, register_spec,
                        spec_from_coco)
 from .spec import KeypointSpec, spec_from_dict
 
 __all__ = [
     "KeypointSpec", "spec_from_dict", "KeypointMapping", "get_spec", "list_specs", "register_spec", "load_spec_file",
-    "spec_from_coco", "is_spec_path", "BUILTIN_NAMES", "get_mapping", "list_mappings", "match_joints", "joint_key",
+    "spec_from_coco", "is_spec_path", "BUILTIN_NAMES", "builtin_spec_for", "get_mapping", "list_mappings", "match_joints", "joint_key",
     "joint_words", "infer_flip_pairs", "JointNameError", "TIGER_REMAP", "ANIMALPOSE_CATEGORIES",
 ]

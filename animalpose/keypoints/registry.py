@@ -134,3 +134,19 @@ def spec_from_coco(keypoints: Sequence[str], skeleton=None, category: str = "",
                                      sort_keys=True).encode()).hexdigest()[:6]
     spec = KeypointSpec(**{**_fields(spec), "name": f"{_slug(category)}{k}_{digest}"})
     return register_spec(spec)
+
+
+def builtin_spec_for(names: Sequence[str]) -> Optional[KeypointSpec]:
+    """The built-in spec whose joints the ``names`` match one to one by name
+    (:func:`~.names.match_joints`: same joints, any order), else ``None``."""
+    from .names import JointNameError, match_joints
+    for n in BUILTIN_NAMES:
+        spec = _SPECS[n]
+        if spec.num_joints != len(names):
+            continue
+        try:
+            match_joints(names, spec, where="names")
+        except JointNameError:
+            continue
+        return spec
+    return None

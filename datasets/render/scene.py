@@ -18,7 +18,7 @@ from animalpose.keypoints import get_spec
 from .appearance import (Coat, Look, background, degrade, ground_shadow, lighting, make_coat, occluder_layer,
                          random_look, warp_coat)
 from .canvas import Part, paint_layers, shade_map, to_uint8, visibility
-from .quadruped import NUM_LAYERS, Pose, PosedAnimal, Species, canonical_extent, pose_animal
+from .quadruped import NUM_LAYERS, PosedAnimal, Species, canonical_extent, pose_animal
 
 OCCLUDER_LAYER = 1000
 
