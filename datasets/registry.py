@@ -277,7 +277,10 @@ def _build_dlc(cfg, aspect_ratio):
 
 def _find_dlc(folder):
     out = []
-    for cfg in sorted(glob.glob(os.path.join(folder, "config.yaml")) + glob.glob(os.path.join(folder, "*", "config.yaml"))):
+    found = []
+    for pattern in ("config.yaml", os.path.join("*", "config.yaml"), os.path.join("dlc", "*", "config.yaml")):
+        found += glob.glob(os.path.join(folder, pattern))
+    for cfg in sorted(set(found)):
         project = os.path.dirname(cfg)
         if os.path.isdir(os.path.join(project, "labeled-data")):
             out.append((f"dlc/{os.path.basename(os.path.abspath(project))}", lambda p=project: _dlc(p, "all")))
@@ -294,11 +297,11 @@ def open_file(ann_file: str, image_dir: Optional[str] = None, spec=None):
     return CocoKeypointSet(ann_file, resolve_image_dir(ann_file, image_dir), spec=spec)
 
 
-def find_datasets(folder: str) -> List[Tuple[str, Callable[[], Any]]]:
-    """Every ``(label, open)`` of every registered layout found in ``folder``."""
+def find_datasets(folder: str) -> List[Tuple[str, str, Callable[[], Any]]]:
+    """``(dataset name, label, open)`` for every copy of every registered layout found in ``folder``."""
     out = []
     for entry in _REGISTRY.values():
-        out.extend(entry.find(folder))
+        out.extend((entry.name, label, opener) for label, opener in entry.find(folder))
     return out
 
 

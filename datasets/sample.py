@@ -52,8 +52,12 @@ class PoseSample:
 
 
 def read_image(path: str) -> np.ndarray:
-    """Read an image file as ``(H, W, 3)`` uint8 RGB or raise naming the file."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    """Read an image file as ``(H, W, 3)`` uint8 RGB or raise naming the file.
+
+    The pixels are decoded as stored: an EXIF orientation tag is ignored
+    (``cv2.IMREAD_IGNORE_ORIENTATION``, as the reference code reads images), because
+    annotation files give keypoints, ``width`` and ``height`` in the stored frame."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if img is None:
         raise DatasetFormatError(path, "image file is missing or unreadable")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

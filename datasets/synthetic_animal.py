@@ -134,7 +134,7 @@ class SyntheticAnimal:
     def mask(self, i: int) -> np.ndarray:
         """``(H, W)`` bool foreground mask from ``P_seg.png``."""
         p = self.annotation(i).extra["mask_path"]
-        m = cv2.imread(p, cv2.IMREAD_GRAYSCALE)
+        m = cv2.imread(p, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
         if m is None:
             raise DatasetFormatError(p, "segmentation file is missing or unreadable")
         return m > 127

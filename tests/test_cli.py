@@ -70,8 +70,8 @@ def test_summary_reads_generated_data(tmp_path, capsys):
                  "--only", "synthetic", "tigdog", "animalpose"]) == 0
     assert main(["summary", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "s")]) == 0
     s = json.loads((tmp_path / "s" / "summary.json").read_text())
-    assert s["synthetic/horse/train"]["instances"] + s["synthetic/horse/valid"]["instances"] == 12
-    assert s["tigdog/tiger/test"]["shots"] == 1
+    assert s["synthetic_animal/horse/train"]["instances"] + s["synthetic_animal/horse/valid"]["instances"] == 12
+    assert s["tigdog/tiger/test"]["videos"] == 1
     assert set(s["animalpose/all"]["categories"]) == {"dog", "cat", "sheep", "horse", "cow"}
     assert (tmp_path / "s" / "preview.png").stat().st_size > 1000
     assert "| tigdog/horse/train | tigdog18 |" in capsys.readouterr().out
@@ -90,6 +90,9 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path):
 
 
 def test_specs_command_prints_the_tigdog_table(capsys):
+    assert main(["specs"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if "joints" in line]
+    assert listed == ["animalpose20", "ap10k17", "coco17", "crowdpose14", "horse10_22", "tigdog14", "tigdog18"]
     assert main(["specs", "tigdog18"]) == 0
     out = capsys.readouterr().out
     assert "  7  hip              hip              hip" in out

@@ -26,7 +26,10 @@ def register(sub, formatter):
                    help="checkpoint written by animalpose (best.pt / last.pt); repeat it to compare several "
                         "models in one report (same data, protocol and spec)")
     p.add_argument("--data", default=None, help="dataset root (the `animalpose generate` layout or a real download)")
-    p.add_argument("--dataset", choices=DATASETS, default=None, help="dataset format")
+    p.add_argument("--dataset", choices=DATASETS, default=None, help="dataset format (datasets.registry)")
+    p.add_argument("--ann-file", default=None,
+                   help="coco_keypoints (also coco / animalpose): the annotation JSON to evaluate on")
+    p.add_argument("--images", default=None, help="image folder of --ann-file (default: found beside it)")
     p.add_argument("--animal", default=None, help="species (synthetic_animal, tigdog)")
     p.add_argument("--split", default=None,
                    help="split: test/train/all (tigdog), valid (synthetic), val2017 (coco), val/test (crowdpose)")
@@ -88,6 +91,7 @@ def run(args) -> int:
         changes = {key: v for key, v in (("root", args.data), ("dataset", args.dataset), ("animal", args.animal),
                                          ("split", args.split), ("crop", args.crop),
                                          ("categories", args.categories), ("det_file", args.det_file),
+                                         ("ann_file", args.ann_file), ("img_dir", args.images),
                                          ("det_score_threshold", args.det_score_threshold)) if v is not None}
         data = dataclasses.replace(data, **changes)
         protocol = args.protocol or cfg.eval.protocol

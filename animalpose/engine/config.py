@@ -88,7 +88,7 @@ class CodecConfig:
 
 @dataclass
 class AugmentConfig:
-    recipe: str = "bearpaw"               # none | hrnet | bearpaw | ccssl_strong
+    recipe: str = "bearpaw"               # none | hrnet | bearpaw | ccssl_strong | mmpose
     warp: str = "standard"                # standard | unbiased (DARK) | udp
     overrides: Dict[str, Any] = field(default_factory=dict)   # AugmentRecipe fields, e.g. {flip_prob: 0}
 
@@ -110,6 +110,8 @@ class OptimConfig:
     milestones: List[int] = field(default_factory=list)   # epochs where lr *= gamma
     gamma: float = 0.1
     betas: List[float] = field(default_factory=lambda: [0.9, 0.999])   # adam: moment decay rates
+    warmup_iters: int = 0                 # linear warm-up over the first N iterations (mmpose: 500) ...
+    warmup_factor: float = 0.001          # ... from lr * factor to lr (mmpose LinearLR start_factor)
 
     def __post_init__(self):
         if self.name not in ("rmsprop", "adam", "sgd"):
@@ -118,6 +120,9 @@ class OptimConfig:
             raise ValueError(f"optim.lr must be > 0, got {self.lr}")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ValueError(f"optim.betas must be two numbers in [0, 1), got {self.betas}")
+        if self.warmup_iters < 0 or not 0.0 < self.warmup_factor <= 1.0:
+            raise ValueError(f"optim.warmup_iters must be >= 0 and optim.warmup_factor in (0, 1], got "
+                             f"{self.warmup_iters}, {self.warmup_factor}")
 
 
 @dataclass
@@ -306,7 +311,7 @@ class WSCDAConfig:
 class ExperimentConfig:
     name: str = "experiment"
     description: str = ""
-    spec: str = "tigdog18"
+    spec: str = "tigdog18"                # spec name, path of a spec .yaml, or "auto" (the training data's own)
     model: ModelConfig = field(default_factory=ModelConfig)
     codec: CodecConfig = field(default_factory=CodecConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

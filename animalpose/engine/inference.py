@@ -33,6 +33,25 @@ class TrainedModel:
     meta: dict
 
 
+def spec_of_checkpoint(meta: dict, name: str, path: str = "checkpoint") -> KeypointSpec:
+    """The spec a checkpoint was trained in: its stored definition (``spec_definition``, written
+    by every kit checkpoint, so a user-defined or file-derived spec needs no file at load time),
+    registered under its name; else ``get_spec(name)``."""
+    from ..keypoints import register_spec, spec_from_dict
+    definition = meta.get("spec_definition")
+    if not definition:
+        return get_spec(name)
+    try:
+        spec = spec_from_dict(definition, where=f"{path}: spec_definition", infer_flip=False)
+    except ValueError as e:
+        raise ValueError(str(e)) from None
+    try:
+        return register_spec(spec)
+    except ValueError:
+        raise ValueError(f"{path}: the checkpoint's spec {spec.name} differs from the spec of that name "
+                         "known here") from None
+
+
 def load_trained(path: str, device: torch.device, config: Optional[ExperimentConfig] = None) -> TrainedModel:
     """Model + codec + normalisation of a kit checkpoint (``config`` for foreign checkpoints)."""
     from .trainer import build_codec_from_config, memory_format
@@ -45,7 +64,7 @@ def load_trained(path: str, device: torch.device, config: Optional[ExperimentCon
             config = from_dict(ExperimentConfig, meta["config"])
         except ConfigError as e:
             raise ValueError(f"{path}: stored config is invalid: {e}") from None
-    spec = get_spec(config.spec)
+    spec = spec_of_checkpoint(meta, config.spec, path)
     model = build_model(config.model.name, spec.num_joints, **config.model.options)
     load_checkpoint(model, state)
     model.to(device, memory_format=memory_format(config)).eval()   # NHWC by default: same outputs up to rounding

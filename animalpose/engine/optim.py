@@ -5,6 +5,9 @@
 * HRNet / SimpleBaseline / DARK / UDP: Adam lr 1e-3 **without** weight decay
   (the reference passes none to Adam), lr x0.1 at epochs 170 and 200.
 * DEKR: Adam 1e-3, steps 90/120.
+* mmpose 1.x animal recipes: Adam 5e-4, x0.1 at 170 and 200, with a linear
+  warm-up over the first 500 iterations from 0.001 x lr (``LinearLR``,
+  ``by_epoch=False``): :func:`warmup_factor`.
 """
 from __future__ import annotations
 
@@ -24,3 +27,13 @@ def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimConfig):
     """Per-epoch ``MultiStepLR`` (``scheduler.step()`` once at the end of each epoch)."""
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(cfg.milestones), gamma=cfg.gamma)
+
+
+def warmup_factor(iteration: int, cfg: OptimConfig) -> float:
+    """Learning-rate factor of global ``iteration`` (0-based) under the linear warm-up:
+    ``f + (1 - f) * iteration / warmup_iters`` before ``warmup_iters``, then 1 (mmpose's
+    ``LinearLR(start_factor=f, end=warmup_iters, by_epoch=False)``)."""
+    if cfg.warmup_iters <= 0 or iteration >= cfg.warmup_iters:
+        return 1.0
+    f = cfg.warmup_factor
+    return f + (1.0 - f) * iteration / cfg.warmup_iters

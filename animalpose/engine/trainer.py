@@ -35,7 +35,7 @@ from .configio import to_dict
 from .data import TopDownDataset, build_normalize, build_source, seed_worker
 from .evaluator import evaluate, heatmaps_of, primary_metric
 from .losses import JointsMSELoss
-from .optim import build_optimizer, build_scheduler
+from .optim import build_optimizer, build_scheduler, warmup_factor
 
 
 def make_trainer(cfg: ExperimentConfig, out_dir: str, **kwargs) -> "Trainer":
@@ -92,12 +92,14 @@ class Trainer:
         self.dist, self.device = runtime.init_distributed(cfg.train.device)
         self.log = log if self.dist.is_main else (lambda *_: None)
         runtime.seed_everything(cfg.train.seed, cfg.train.deterministic)
-        self.spec = get_spec(cfg.spec)
         self.codec = build_codec_from_config(cfg)
-        self.normalize = build_normalize(cfg.normalize)
-        self.model = build_model_from_config(cfg).to(self.device, memory_format=memory_format(cfg))
         aspect = self.codec.input_size[0] / self.codec.input_size[1]
         self.train_source = build_source(cfg.train_data, aspect_ratio=aspect)
+        if cfg.spec == "auto":                 # the training data's own spec (e.g. a DLC project's body parts)
+            cfg.spec = self.train_source.spec
+        self.spec = get_spec(cfg.spec)
+        self.normalize = build_normalize(cfg.normalize)
+        self.model = build_model_from_config(cfg).to(self.device, memory_format=memory_format(cfg))
         self.val_source = build_source(cfg.val_data, aspect_ratio=aspect) if cfg.val_data is not None else None
         self.train_set = self.build_train_set()
         self.loss_fn = self.build_loss().to(self.device)
@@ -150,7 +152,8 @@ class Trainer:
         return {}
 
     def _save(self, path: str, epoch: int, full: bool) -> None:
-        extra = {"epoch": epoch, "config": to_dict(self.cfg), "best_metric": self.best,
+        extra = {"epoch": epoch, "config": to_dict(self.cfg), "spec_definition": self.spec.to_dict(),
+                 "best_metric": self.best,
                  "metric": self.cfg.eval.protocol, "history": self.history, **self.checkpoint_extra()}
         if full:
             extra.update({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
@@ -209,7 +212,16 @@ class Trainer:
         loss.backward()
         if self.cfg.train.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+        factor = warmup_factor(epoch * getattr(self, "_steps_per_epoch", 0) + step, self.cfg.optim)
+        if factor == 1.0:
+            self.optimizer.step()
+            return
+        scheduled = [g["lr"] for g in self.optimizer.param_groups]
+        for g, lr in zip(self.optimizer.param_groups, scheduled):
+            g["lr"] = lr * factor                 # warm-up on top of the epoch schedule
         self.optimizer.step()
+        for g, lr in zip(self.optimizer.param_groups, scheduled):
+            g["lr"] = lr
 
     def train_epoch(self, epoch: int) -> float:
         from ..commands._progress import Steps
@@ -218,6 +230,7 @@ class Trainer:
         steps = len(loader) if self.cfg.train.max_steps_per_epoch is None else min(
             len(loader), self.cfg.train.max_steps_per_epoch)
         bar = Steps(f"epoch {epoch + 1}/{self.cfg.train.epochs}", steps, self.quiet or not self.dist.is_main)
+        self._steps_per_epoch = steps
         total, n = 0.0, 0
         for step, batch in enumerate(loader):
             if step >= steps:

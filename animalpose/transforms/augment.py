@@ -21,6 +21,13 @@ Presets (:data:`RECIPES`):
   blur (sigma 1-5) and linear contrast 0.5-2.0 (per channel for half the
   images); keypoints leaving the image are dropped; then flip p 0.5.  The crop
   itself is not scaled or rotated (as in the reference).
+* ``mmpose`` - mmpose 1.x top-down (``RandomFlip``, ``RandomHalfBody``,
+  ``RandomBBoxTransform``): flip p 0.5 (``x' = w - 1 - x``); half-body p 0.3
+  with at least 9 labelled joints, the upper half when it has >= 2 and the
+  lower >= 3 labelled joints by a fair coin, else the half that qualifies,
+  padding 1.5; then, with ``T`` a standard normal truncated to ``[-1, 1]``: a
+  centre shift ``T * 0.16 * box size`` with p 0.3, a scale ``1 + 0.5 T``
+  (range 0.5-1.5) always, a rotation ``80 T`` degrees with p 0.6.
 * ``none`` - deterministic crop (evaluation).
 """
 from __future__ import annotations
@@ -67,6 +74,16 @@ class AugmentRecipe:
     blur_sigma: Tuple[float, float] = (1.0, 5.0)
     contrast: Tuple[float, float] = (0.5, 2.0)
     per_channel_prob: float = 0.5
+    half_body_rule: str = "hrnet"      # hrnet | mmpose (upper needs >= min_upper, lower >= min_lower joints)
+    half_body_min_upper: int = 2
+    half_body_min_lower: int = 3
+    bbox_transform: bool = False       # mmpose RandomBBoxTransform (truncated-normal shift / scale / rotation)
+    shift_factor: float = 0.16         # centre shift T * factor * box size ...
+    shift_prob: float = 0.3            # ... with this probability
+    scale_range: Tuple[float, float] = (0.5, 1.5)   # scale mu + sigma T (mu, sigma from the range)
+    scale_prob: float = 1.0
+    rotate_factor: float = 80.0        # rotation T * factor degrees ...
+    rotate_prob: float = 0.6           # ... with this probability
 
 
 RECIPES: Dict[str, AugmentRecipe] = {
@@ -76,7 +93,34 @@ RECIPES: Dict[str, AugmentRecipe] = {
     "bearpaw": AugmentRecipe("bearpaw", scale_factor=0.25, rotation_factor=30.0, flip_prob=0.5,
                              flip_offset=0.0, colour_range=(0.8, 1.2)),
     "ccssl_strong": AugmentRecipe("ccssl_strong", flip_prob=0.5, flip_offset=0.0, strong=True),
+    "mmpose": AugmentRecipe("mmpose", flip_prob=0.5, half_body_prob=0.3, half_body_rule="mmpose",
+                            bbox_transform=True),
 }
+
+
+def truncnorm(rng: np.random.Generator) -> float:
+    """A standard normal truncated to ``[-1, 1]`` (scipy's ``truncnorm(-1, 1)``), by rejection."""
+    while True:
+        v = rng.standard_normal()
+        if -1.0 <= v <= 1.0:
+            return float(v)
+
+
+def mmpose_half_body_indices(keypoints: np.ndarray, upper_body: Sequence[int], rng: np.random.Generator,
+                             min_upper: int = 2, min_lower: int = 3) -> Optional[np.ndarray]:
+    """mmpose ``RandomHalfBody`` choice: the labelled upper joints or the labelled lower ones
+    (a fair coin when both halves qualify), ``None`` when neither does."""
+    labelled = keypoints[:, 2] > 0
+    is_upper = np.zeros(len(keypoints), bool)
+    is_upper[list(upper_body)] = True
+    upper, lower = np.nonzero(labelled & is_upper)[0], np.nonzero(labelled & ~is_upper)[0]
+    if len(upper) < min_upper and len(lower) < min_lower:
+        return None
+    if len(lower) < min_lower:
+        return upper
+    if len(upper) < min_upper:
+        return lower
+    return upper if rng.random() < 0.5 else lower
 
 
 def get_recipe(recipe) -> AugmentRecipe:
@@ -221,6 +265,8 @@ class TopDownAugment:
         if self.strong is not None:
             image, kp = self.strong(image, kp, rng)
         aspect = self.input_size[0] / self.input_size[1]
+        if r.bbox_transform:
+            return self._mmpose(image, kp, center, scale, aspect, rng)
         if (r.half_body_prob > 0 and self.spec.upper_body and (kp[:, 2] > 0).sum() > r.half_body_min_joints
                 and rng.random() < r.half_body_prob):
             hb = half_body_center_scale(kp, self.spec.upper_body, aspect, rng, r.half_body_padding)
@@ -246,6 +292,40 @@ class TopDownAugment:
         out = kp.copy()
         out[:, :2] = affine_points(kp[:, :2], m)
         return Augmented(crop, out, m, center, scale, rotation, flipped)
+
+    def _mmpose(self, image, kp, center, scale, aspect, rng) -> Augmented:
+        """The ``mmpose`` recipe (module docstring): flip, half-body, bbox transform, crop."""
+        r = self.recipe
+        flipped = bool(r.flip_prob > 0 and rng.random() < r.flip_prob)
+        if flipped:
+            width = image.shape[1]
+            image = image[:, ::-1]
+            kp = self.spec.flip_keypoints(kp, width, r.flip_offset)
+            center[0] = width - center[0] - r.flip_offset
+        if (r.half_body_prob > 0 and self.spec.upper_body and (kp[:, 2] > 0).sum() > r.half_body_min_joints
+                and rng.random() < r.half_body_prob):
+            idx = mmpose_half_body_indices(kp, self.spec.upper_body, rng, r.half_body_min_upper, r.half_body_min_lower)
+            if idx is not None and len(idx) >= 2:
+                pts = kp[idx, :2]
+                center = pts.mean(0).astype(np.float32)
+                w, h = pts.max(0) - pts.min(0)
+                if w > aspect * h:
+                    h = w / aspect
+                elif w < aspect * h:
+                    w = h * aspect
+                scale = np.array([w, h], np.float32) / PIXEL_STD * r.half_body_padding
+        if rng.random() < r.shift_prob:
+            center = center + np.array([truncnorm(rng), truncnorm(rng)], np.float32) * r.shift_factor * scale * PIXEL_STD
+        lo, hi = r.scale_range
+        if rng.random() < r.scale_prob:
+            scale = scale * ((hi + lo) / 2.0 + (hi - lo) / 2.0 * truncnorm(rng))
+        rotation = truncnorm(rng) * r.rotate_factor if rng.random() < r.rotate_prob else 0.0
+        m = self.matrix(center, scale, rotation)
+        crop = warp_image(np.ascontiguousarray(image), m, self.input_size)
+        out = kp.copy()
+        out[:, :2] = affine_points(kp[:, :2], m)
+        return Augmented(crop, out, m, np.asarray(center, np.float32), np.asarray(scale, np.float32), float(rotation),
+                         flipped)
 
 
 def with_overrides(recipe, **changes) -> AugmentRecipe:

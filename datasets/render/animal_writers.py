@@ -29,7 +29,7 @@ from .scene import Camera, animal_region, random_camera, render_scene, sample_ve
 # rendered species of each CC-SSL / TigDog animal name
 SYNTHETIC_SPECIES = {"horse": "horse", "tiger": "tiger", "hound": "dog", "sheep": "sheep"}
 TIGDOG_SPECIES = {"horse": "horse", "tiger": "tiger"}
-_STREAMS = {"synthetic": 1, "tigdog": 2, "animalpose": 3, "coco": 4}
+_STREAMS = {"synthetic": 1, "tigdog": 2, "animalpose": 3, "coco": 4, "ap10k": 5, "dlc": 6}
 
 
 def rng_for(seed: int, stream: str, *index: int) -> np.random.Generator:
@@ -287,3 +287,143 @@ def write_animalpose(root: str, num_images: int, seed: int = 0, size=(320, 240),
 
 
 __all__ = ["write_synthetic_animal", "write_tigdog", "write_animalpose", "rng_for", "NUM_LAYERS"]
+
+
+# ---------------------------------------------------------------------------
+# AP-10K-style COCO files
+# ---------------------------------------------------------------------------
+#: joint names as AP-10K's files spell them (spec ap10k17 order)
+AP10K_FILE_JOINTS = ("left_eye", "right_eye", "nose", "neck", "root_of_tail", "left_shoulder", "left_elbow",
+                     "left_front_paw", "right_shoulder", "right_elbow", "right_front_paw", "left_hip", "left_knee",
+                     "left_back_paw", "right_hip", "right_knee", "right_back_paw")
+#: rendered species -> (category id, family) in the written file
+AP10K_SPECIES = {"dog": (1, "Canidae"), "cat": (2, "Felidae"), "horse": (3, "Equidae"), "sheep": (4, "Bovidae"),
+                 "cow": (5, "Bovidae"), "tiger": (6, "Felidae")}
+
+
+def write_ap10k(root: str, images_per_split: Dict[str, int], seed: int = 0, size=(320, 240)) -> Dict[str, List[Dict]]:
+    """Render an AP-10K-style set: ``root/ap10k/annotations/ap10k-<split>-split1.json`` and
+    ``root/ap10k/data/*.jpg``.
+
+    COCO-style: ``images`` a list (``id, file_name, width, height``), annotations with
+    ``bbox`` ``x, y, w, h`` of the visible silhouette, ``keypoints`` 17 x ``[x, y, v]`` (v 2
+    visible, 0 not labelled), ``num_keypoints``, ``area``, ``iscrowd`` 0; one category per
+    species (family as supercategory) naming the joints :data:`AP10K_FILE_JOINTS` with a
+    1-based skeleton.  Returns, per split, the written annotations (``keypoints`` ``(17, 3)``).
+    """
+    spec = get_spec("ap10k17")
+    folder = os.path.join(root, "ap10k")
+    os.makedirs(os.path.join(folder, "annotations"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "data"), exist_ok=True)
+    species = list(AP10K_SPECIES)
+    skeleton = [[a + 1, b + 1] for a, b in spec.skeleton]
+    cats = [{"id": cid, "name": name, "supercategory": fam, "keypoints": list(AP10K_FILE_JOINTS),
+             "skeleton": skeleton} for name, (cid, fam) in AP10K_SPECIES.items()]
+    written: Dict[str, List[Dict]] = {}
+    image_id, ann_id = 0, 0
+    for s_index, (split, n) in enumerate(images_per_split.items()):
+        images, anns, out = [], [], []
+        for i in range(n):
+            rng = rng_for(seed, "ap10k", s_index, i)
+            name = species[(i + s_index) % len(species)]
+            sp = get_species(name)
+            cam = random_camera(rng, sp, size, fill=(0.4, 0.8), rotation_sd=8.0)
+            scene = render_scene(rng, size, "real", [(sp, random_pose(rng), cam, None)])
+            image_id += 1
+            file_name = f"{image_id:012d}.jpg"
+            _imwrite(os.path.join(folder, "data", file_name), scene.image, int(rng.integers(70, 95)))
+            images.append({"id": image_id, "file_name": file_name, "width": size[0], "height": size[1]})
+            for a in scene.animals:
+                box = a.bbox()
+                kp = a.keypoints("ap10k17")
+                if box is None or (kp[:, 2] > 0).sum() == 0:
+                    continue
+                kp[kp[:, 2] == 0] = 0.0
+                kp[kp[:, 2] > 0, 2] = 2.0
+                kp = np.round(kp, 2).astype(np.float32)
+                x1, y1, x2, y2 = (float(v) for v in box)
+                ann_id += 1
+                ann = {"id": ann_id, "image_id": image_id, "category_id": AP10K_SPECIES[name][0],
+                       "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0,
+                       "num_keypoints": int((kp[:, 2] > 0).sum()),
+                       "keypoints": [float(v) if k % 3 < 2 else int(v) for k, v in enumerate(kp.reshape(-1))]}
+                anns.append(ann)
+                out.append({**ann, "keypoints": kp, "species": name})
+        doc = {"info": {"description": "AP-10K-style file rendered by animalpose"}, "images": images,
+               "annotations": anns, "categories": cats}
+        with open(os.path.join(folder, "annotations", f"ap10k-{split}-split1.json"), "w") as f:
+            json.dump(doc, f)
+        written[split] = out
+    return written
+
+
+# ---------------------------------------------------------------------------
+# DeepLabCut project
+# ---------------------------------------------------------------------------
+#: body part -> rig point of the rendered DeepLabCut project
+DLC_BODYPARTS = {"snout": "nose", "leftear": "l_earbase", "rightear": "r_earbase", "withers": "withers",
+                 "tailbase": "hip", "leftfrontpaw": "l_front_hoof", "rightfrontpaw": "r_front_hoof",
+                 "leftbackpaw": "l_back_hoof", "rightbackpaw": "r_back_hoof"}
+
+
+def write_dlc_project(root: str, videos: int, frames_per_video: int, seed: int = 0, size=(320, 240),
+                      species: str = "dog", scorer: str = "Renderer") -> Dict[str, List[Dict]]:
+    """Render a single-animal DeepLabCut project into ``root/dlc/demo-Renderer-2026-01-01``.
+
+    ``config.yaml`` (``Task``, ``scorer``, ``bodyparts`` = :data:`DLC_BODYPARTS`,
+    ``multianimalproject: false``, ``TrainingFraction: [0.8]``, ``video_sets``),
+    ``labeled-data/video<k>/img<NNNN>.png`` frames and ``CollectedData_<scorer>.csv`` labels:
+    even videos use the one-column row index (``labeled-data/video0/img0000.png``), odd ones
+    the three-column index (``labeled-data``, ``video1``, ``img0000.png``); joints hidden in
+    the frame are empty cells.  Returns the written ``(K, 3)`` keypoints per video (v 2 / 0).
+    """
+    import yaml
+
+    project = os.path.join(root, "dlc", "demo-Renderer-2026-01-01")
+    parts = list(DLC_BODYPARTS)
+    cfg = {"Task": "demo", "scorer": scorer, "date": "Jan1", "multianimalproject": False,
+           "project_path": project, "video_sets": {}, "bodyparts": parts, "start": 0, "stop": 1,
+           "numframes2pick": frames_per_video, "skeleton": [["snout", "withers"], ["withers", "tailbase"]],
+           "TrainingFraction": [0.8], "iteration": 0, "default_net_type": "resnet_50"}
+    written: Dict[str, List[Dict]] = {}
+    sp = get_species(species)
+    for v in range(videos):
+        video = f"video{v}"
+        cfg["video_sets"][f"videos/{video}.mp4"] = {"crop": f"0, {size[0]}, 0, {size[1]}"}
+        vdir = os.path.join(project, "labeled-data", video)
+        os.makedirs(vdir, exist_ok=True)
+        three = v % 2 == 1
+        n_index = 3 if three else 1
+        rows = [["scorer"] + [""] * (n_index - 1) + [scorer] * (2 * len(parts)),
+                ["bodyparts"] + [""] * (n_index - 1) + [p for p in parts for _ in "xy"],
+                ["coords"] + [""] * (n_index - 1) + ["x", "y"] * len(parts)]
+        out = []
+        for f in range(frames_per_video):
+            rng = rng_for(seed, "dlc", v, f)
+            cam = random_camera(rng, sp, size, fill=(0.45, 0.8), rotation_sd=5.0)
+            scene = render_scene(rng, size, "real", [(sp, random_pose(rng), cam, None)])
+            name = f"img{f:04d}.png"
+            _imwrite(os.path.join(vdir, name), scene.image)
+            a = scene.animals[0]
+            kp = np.zeros((len(parts), 3), np.float32)
+            cells = []
+            for k, p in enumerate(parts):
+                x, y = (float(c) for c in a.points[DLC_BODYPARTS[p]])
+                if a.visible[DLC_BODYPARTS[p]] and 0 <= x < size[0] and 0 <= y < size[1]:
+                    kp[k] = [round(x, 2), round(y, 2), 2]
+                    cells += [f"{kp[k, 0]:.2f}", f"{kp[k, 1]:.2f}"]
+                else:
+                    cells += ["", ""]
+            index = ["labeled-data", video, name] if three else [f"labeled-data/{video}/{name}"]
+            rows.append(index + cells)
+            out.append({"image": os.path.join(vdir, name), "keypoints": kp})
+        with open(os.path.join(vdir, f"CollectedData_{scorer}.csv"), "w", newline="") as fh:
+            import csv
+            csv.writer(fh).writerows(rows)
+        written[video] = out
+    with open(os.path.join(project, "config.yaml"), "w") as fh:
+        yaml.safe_dump(cfg, fh, sort_keys=False)
+    return written
+
+
+__all__ += ["write_ap10k", "write_dlc_project", "AP10K_FILE_JOINTS", "DLC_BODYPARTS"]

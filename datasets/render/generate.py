@@ -8,6 +8,8 @@ Output layout (the same as a real ``animal_data`` folder plus COCO):
     <out>/animalpose/keypoints.json, images/                Animal-Pose format
     <out>/coco/annotations/person_keypoints_{train,val}2017.json, {train,val}2017/
     <out>/crowdpose/json/crowdpose_{train,val}.json, images/   the coco people in CrowdPose format
+    <out>/ap10k/annotations/ap10k-{train,val,test}-split1.json, data/   AP-10K-style COCO files
+    <out>/dlc/demo-Renderer-2026-01-01/                     a DeepLabCut project
     <out>/MANIFEST.json                                     preset, seed and counts
 
 Each job draws from its own seed stream, so the result is identical for a
@@ -26,9 +28,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-PARTS = ("synthetic", "tigdog", "animalpose", "coco", "crowdpose")
+PARTS = ("synthetic", "tigdog", "animalpose", "coco", "crowdpose", "ap10k", "dlc")
 #: Parts rendered when none are named (``crowdpose`` re-renders the ``coco`` people: opt-in).
-DEFAULT_PARTS = ("synthetic", "tigdog", "animalpose", "coco")
+DEFAULT_PARTS = ("synthetic", "tigdog", "animalpose", "coco", "ap10k", "dlc")
 #: First CrowdPose image id (train; val follows the train ids): the splits share ``images/``.
 CROWDPOSE_FIRST_ID = 100000
 
@@ -48,16 +50,19 @@ class Preset:
     image_size: Tuple[int, int] = (320, 240)
     synthetic_animals: Tuple[str, ...] = ("horse", "tiger")
     tigdog_animals: Tuple[str, ...] = ("horse", "tiger")
+    ap10k_images: Tuple[int, int, int] = (6, 3, 3)      # train, val, test
+    dlc_videos: int = 2
+    dlc_frames: int = 4                                  # labelled frames per video
     description: str = ""
 
 
 PRESETS: Dict[str, Preset] = {
     "tiny": Preset("tiny", (192, 144), 12, (192, 144), 3, 8, 10, 8, 4, (192, 144),
                    description="a few seconds; used by the tests"),
-    "demo": Preset("demo", (320, 240), 400, (320, 240), 20, 16, 240, 240, 80,
-                   description="under a minute on 2 CPU cores; used by `animalpose demo`"),
+    "demo": Preset("demo", (320, 240), 400, (320, 240), 20, 16, 240, 240, 80, ap10k_images=(120, 40, 40),
+                   dlc_videos=3, dlc_frames=20, description="under a minute on 2 CPU cores; used by `animalpose demo`"),
     "full": Preset("full", (640, 480), 10000, (640, 360), 50, 100, 4000, 20000, 2000, (480, 360),
-                   description="paper-sized (10,000 synthetic images per animal, ~5,000 frames per animal); "
+                   ap10k_images=(2000, 500, 500), dlc_videos=6, dlc_frames=100, description="paper-sized (10,000 synthetic images per animal, ~5,000 frames per animal); "
                                "hours on a CPU"),
 }
 
@@ -112,6 +117,18 @@ def _job_crowdpose(out, coco_split, split, n, seed, size, id_offset):
     return {"part": "crowdpose", "split": split, "images": n, "instances": len(w)}
 
 
+def _job_ap10k(out, counts, seed, size):
+    from .animal_writers import write_ap10k
+    w = write_ap10k(out, dict(zip(("train", "val", "test"), counts)), seed, size)
+    return {"part": "ap10k", "images": int(sum(counts)), "instances": sum(len(v) for v in w.values())}
+
+
+def _job_dlc(out, videos, frames, seed, size):
+    from .animal_writers import write_dlc_project
+    w = write_dlc_project(out, videos, frames, seed, size)
+    return {"part": "dlc", "videos": videos, "frames": sum(len(v) for v in w.values())}
+
+
 def plan(preset: Preset, out: str, seed: int, parts: Sequence[str] = DEFAULT_PARTS) -> List[Tuple[Callable, tuple]]:
     """The independent jobs of a preset, largest first."""
     jobs: List[Tuple[Callable, tuple]] = []
@@ -132,6 +149,10 @@ def plan(preset: Preset, out: str, seed: int, parts: Sequence[str] = DEFAULT_PAR
                                       first)))
         jobs.append((_job_crowdpose, (out, "val2017", "val", preset.coco_val, seed + 7919, preset.image_size,
                                       first + preset.coco_train)))
+    if "ap10k" in parts:
+        jobs.append((_job_ap10k, (out, preset.ap10k_images, seed, preset.image_size)))
+    if "dlc" in parts:
+        jobs.append((_job_dlc, (out, preset.dlc_videos, preset.dlc_frames, seed, preset.image_size)))
     return jobs
 
 

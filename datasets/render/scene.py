@@ -32,10 +32,17 @@ for _s in "lr":
         _AP_TO_RIG[f"{_s}_{_f}_elbow"] = f"{_s}_{_full}_elbow"
         _AP_TO_RIG[f"{_s}_{_f}_knee"] = f"{_s}_{_full}_knee"
         _AP_TO_RIG[f"{_s}_{_f}_paw"] = f"{_s}_{_full}_hoof"
+# AP-10K 17 joint name -> rig point name (front leg: shoulder, elbow, paw; back leg: hip, knee, paw)
+_AP10K_TO_RIG = {"l_eye": "l_eye", "r_eye": "r_eye", "nose": "nose", "neck": "neck", "root_of_tail": "hip"}
+for _s in "lr":
+    _AP10K_TO_RIG.update({f"{_s}_shoulder": f"{_s}_shoulder", f"{_s}_elbow": f"{_s}_front_elbow",
+                          f"{_s}_f_paw": f"{_s}_front_hoof", f"{_s}_hip": f"{_s}_back_top",
+                          f"{_s}_knee": f"{_s}_back_knee", f"{_s}_b_paw": f"{_s}_back_hoof"})
 #: rig point names of each animal spec's joints, in spec order
 RIG_NAMES: Dict[str, List[str]] = {
     "tigdog18": list(get_spec("tigdog18").joints),
     "animalpose20": [_AP_TO_RIG[j] for j in get_spec("animalpose20").joints],
+    "ap10k17": [_AP10K_TO_RIG[j] for j in get_spec("ap10k17").joints],
 }
 
 
