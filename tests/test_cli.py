@@ -74,7 +74,13 @@ def test_summary_reads_generated_data(tmp_path, capsys):
     assert s["tigdog/tiger/test"]["videos"] == 1
     assert set(s["animalpose/all"]["categories"]) == {"dog", "cat", "sheep", "horse", "cow"}
     assert (tmp_path / "s" / "preview.png").stat().st_size > 1000
-    assert "| tigdog/horse/train | tigdog18 |" in capsys.readouterr().out
+    assert "| tigdog/horse/train | tigdog | tigdog18 |" in capsys.readouterr().out
+    # TigDog is counted with the split training uses (the official split files under real_animal/)
+    from animalpose.engine.config import DataConfig
+    from animalpose.engine.data import build_source
+    for split in ("train", "test"):
+        src = build_source(DataConfig(dataset="tigdog", root=str(tmp_path / "d"), animal="horse", split=split))
+        assert s[f"tigdog/horse/{split}"]["instances"] == len(src)
 
 
 def test_bad_input_exits_non_zero_with_one_line(tmp_path):
