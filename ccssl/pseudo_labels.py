@@ -30,7 +30,7 @@ import torch
 from animalpose.engine.config import CCSSLConfig
 from animalpose.engine.evaluator import heatmaps_of
 from animalpose.engine.npz import load_npz, save_npz
-from animalpose.transforms import TopDownAugment, affine_points, invert_affine, warp_image
+from animalpose.transforms import TopDownAugment, affine_points, invert_affine
 from animalpose.transforms.photometric import apply_seeded, gaussian_blur, gaussian_noise, LinearContrast
 
 from .curriculum import curriculum_weights
@@ -83,19 +83,46 @@ def apply_curriculum(labels: PseudoLabels, epoch: int, cfg: CCSSLConfig) -> Pseu
     return labels
 
 
+def view_transforms(rng: np.random.Generator, m: int, views: int, cfg: CCSSLConfig):
+    """``scales (m, views)``, ``rotations (m, views)`` of the equivariance views of ``m`` images: drawn
+    per image (``cfg.views == "image"``, the reference) or once for the batch (``"batch"``)."""
+    if cfg.views == "batch":
+        s, r = sample_transforms(rng, views, cfg.scale_factor, cfg.rot_factor)
+        return np.tile(s, (m, 1)), np.tile(r, (m, 1))
+    draws = [sample_transforms(rng, views, cfg.scale_factor, cfg.rot_factor) for _ in range(m)]
+    return np.stack([d[0] for d in draws]), np.stack([d[1] for d in draws])
+
+
+def padding_value(normalize, mode: str) -> tuple:
+    """Re-crop border colour (RGB bytes): the input convention's mean grey (``mean``; the network
+    sees about 0 there, as the reference's padded re-crops) or black (``black``)."""
+    if mode == "black":
+        return (0.0, 0.0, 0.0)
+    return tuple(float(np.clip(np.rint(255.0 * m), 0, 255)) for m in normalize.mean)
+
+
+def recrop(image: np.ndarray, matrix: np.ndarray, size, border: tuple) -> np.ndarray:
+    """Equivariance view of an identity crop: bilinear warp by ``matrix (2, 3)``, ``border`` outside."""
+    return cv2.warpAffine(image, matrix, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+
 def _photometric_ops():
     return [gaussian_noise(0.08, True), gaussian_blur((1.0, 2.0)), LinearContrast((0.6, 1.5), 0.5)]
 
 
 @torch.no_grad()
 def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, seed: int = 0,
-             batch_size: int = 16, progress: Optional[Callable[[int], None]] = None) -> PseudoLabels:
-    """Pseudo-labels (before the curriculum) for every instance of ``source``."""
+             batch_size: int = 16, progress: Optional[Callable[[int], None]] = None,
+             antialias: bool = False) -> PseudoLabels:
+    """Pseudo-labels (before the curriculum) for every instance of ``source`` (identity crops
+    antialiased when ``antialias``, as the evaluation crops of the same config)."""
     model.eval()
     w, h = codec.input_size
     hw, hh = codec.heatmap_size
-    crop = TopDownAugment("none", spec, (w, h), warp="standard")
+    crop = TopDownAugment("none", spec, (w, h), warp="standard", antialias=antialias)
     rng = np.random.default_rng(seed)
+    pad = padding_value(normalize, cfg.view_padding)
     photometric = _photometric_ops()
     n = len(source)
     K = spec.num_joints
@@ -118,13 +145,13 @@ def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, se
             fids[i] = s.frame_id if s.frame_id is not None else -10 * (i + 1)
         m = len(idx)
         views = cfg.num_transforms if cfg.equivariance else 1
-        scales, rots = sample_transforms(rng, views, cfg.scale_factor, cfg.rot_factor)
+        scales, rots = view_transforms(rng, m, views, cfg)
         total = torch.zeros(m, K, hh, hw)
         count = 0
         for v in range(views):
-            mv = recrop_matrix((w, h), scales[v], rots[v])
-            imgs = [warp_image(c, mv, (w, h)) if v else c for c in crops]
-            total += _predict_back(model, imgs, np.repeat(mv[None], m, 0), normalize, device, codec, spec, cfg.flip)
+            mv = np.stack([recrop_matrix((w, h), scales[i, v], rots[i, v]) for i in range(m)])
+            imgs = [recrop(c, mv[i], (w, h), pad) if v else c for i, c in enumerate(crops)]
+            total += _predict_back(model, imgs, mv, normalize, device, codec, spec, cfg.flip)
             count += 1
         if cfg.invariance:
             ident = codec.decode(total / count)[0]
@@ -150,7 +177,8 @@ def generate(model, source, spec, codec, normalize, device, cfg: CCSSLConfig, se
     if cfg.temporal and n > 1:
         prev = same_shot_pairs(vids, fids, respect_shots=cfg.respect_shots)
         out_kp, out_conf, replaced = temporal_refine(out_kp, out_conf, grays, prev, decay=cfg.decay,
-                                                     max_displacement=cfg.max_flow)
+                                                     max_displacement=cfg.max_flow,
+                                                     side_effect=cfg.flow_side_effect)
     if cfg.min_separation is not None:
         out_conf = np.where(coincident_joints(out_kp, out_conf, cfg.min_separation), 0.0, out_conf)
     return PseudoLabels(np.asarray(out_kp, np.float32), np.asarray(out_conf, np.float32),

@@ -62,12 +62,15 @@ def same_shot_pairs(video_ids: Sequence, frame_ids: Sequence, respect_shots: boo
 
 def temporal_refine(keypoints: np.ndarray, confidences: np.ndarray, grays: Sequence[np.ndarray],
                     prev_index: np.ndarray, decay: float = 0.9, max_displacement: float = 15.0,
-                    **lk) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    side_effect: bool = False, **lk) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Refine ``keypoints (N, K, 2)``, ``confidences (N, K)`` with LK flow over ``grays`` (N frames,
     ``(H, W)`` uint8) from ``prev_index (N,)`` (each ``< i`` or -1).
 
     Sequential over frames (frame ``i`` uses the refined labels of ``prev_index[i]``), vectorised over
-    joints.  Returns refined ``keypoints``, ``confidences`` (copies, float64) and ``replaced (N, K)`` bool."""
+    joints.  ``side_effect`` reproduces the reference, whose flow confidence is a view of the stored
+    labels: a joint the flow moved more than ``max_displacement`` px also gets confidence 0 in the
+    *previous* frame's stored labels.  Returns refined ``keypoints``, ``confidences`` (copies,
+    float64) and ``replaced (N, K)`` bool."""
     kp = np.array(keypoints, dtype=np.float64, copy=True)
     conf = np.array(confidences, dtype=np.float64, copy=True)
     prev_index = np.asarray(prev_index, np.int64).reshape(-1)
@@ -83,6 +86,9 @@ def temporal_refine(keypoints: np.ndarray, confidences: np.ndarray, grays: Seque
             raise ValueError(f"prev_index[{i}] = {p} must precede frame {i}")
         flowed, ok = lk_flow(grays[p], grays[i], kp[p], max_displacement=max_displacement, **lk)
         flow_conf = np.where(ok, conf[p], 0.0)
+        if side_effect:
+            moved = np.linalg.norm(flowed.astype(np.float64) - kp[p], axis=1) > max_displacement
+            conf[p][moved] = 0.0
         pos = flow_conf > 0
         ratio = np.divide(conf[i], flow_conf, out=np.full_like(flow_conf, np.inf), where=pos)
         rep = pos & (ratio < decay)

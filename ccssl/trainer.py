@@ -5,9 +5,11 @@ Every ``label_every`` epochs the current model labels the target training set
 joints, and the labels are saved to ``OUT/ssl_labels/round_EEE.npz``.  Each
 step then zips one source batch (the config's ``augment``, CC-SSL's strong
 recipe without flip) with one target batch (``ccssl.target_augment``, bearpaw)
-and minimises ``L_src + gamma * L_trg``.  Pseudo-labels are mapped back to
-the source image, so target crops keep their real context (the reference
-re-crops its saved 256-pixel crop instead).  Resuming reloads the labels of
+and minimises ``L_src + gamma * L_trg``.  With ``ccssl.target_context:
+frame`` pseudo-labels are mapped back to the source image, so augmented target
+crops keep their real context; with ``crop`` (the reference) the target
+augmentation works on the identity crop itself (black outside it), as the
+reference re-crops its saved 256-pixel crops.  Resuming reloads the labels of
 the current round.
 """
 from __future__ import annotations
@@ -16,12 +18,15 @@ import os
 from dataclasses import replace
 from typing import Callable, Optional
 
+import cv2
+import numpy as np
 from torch.utils.data import DataLoader
 
 from animalpose.engine.config import ExperimentConfig
 from animalpose.engine.data import TopDownDataset, build_source
 from animalpose.engine.trainer import Trainer
 from animalpose.models import load_checkpoint
+from animalpose.transforms.resample import warp_antialiased
 
 from .pseudo_labels import PseudoLabels, apply_curriculum, generate
 
@@ -43,6 +48,35 @@ class PseudoLabeledSource:
 
     def __getitem__(self, i):
         return replace(self.source[i], keypoints=self.keypoints[i].copy(), spec=self.spec)
+
+
+class CropContextSource:
+    """Target instances as their identity crops (``(h, w)`` image, black outside the crop) with the
+    pseudo-labels in crop pixels, centre ``(w/2, h/2)`` and scale ``(w, h) / 200``: the reference's
+    ``ssl_real_animal_crop`` samples."""
+
+    def __init__(self, source, labels: PseudoLabels, spec_name: str, input_size, antialias: bool = False):
+        if len(source) != len(labels.keypoints):
+            raise ValueError(f"{len(labels.keypoints)} pseudo-labels for {len(source)} target instances")
+        self.source, self.spec, self.labels = source, spec_name, labels
+        self.size = (int(input_size[0]), int(input_size[1]))
+        self.antialias = antialias
+
+    def __len__(self):
+        return len(self.source)
+
+    def annotation(self, i):
+        w, h = self.size
+        kp = np.concatenate([self.labels.keypoints[i], self.labels.weights[i][:, None]], -1).astype(np.float32)
+        return replace(self.source.annotation(i), keypoints=kp, spec=self.spec, bbox=np.float32([0, 0, w, h]),
+                       center=np.float32([w / 2.0, h / 2.0]), scale=np.float32([w / 200.0, h / 200.0]))
+
+    def __getitem__(self, i):
+        s = self.source[i]
+        m = self.labels.matrices[i]
+        crop = (warp_antialiased(s.image, m, self.size) if self.antialias
+                else cv2.warpAffine(s.image, m, self.size, flags=cv2.INTER_LINEAR))
+        return replace(self.annotation(i), image=crop)
 
 
 class CCSSLTrainer(Trainer):
@@ -80,7 +114,7 @@ class CCSSLTrainer(Trainer):
         bar = Steps(f"pseudo-labels (epoch {epoch + 1})", len(self.target_source), self.quiet or not self.dist.is_main)
         labels = generate(self.model, self.target_source, self.spec, self.codec, self.normalize, self.device,
                           self.ssl, seed=self.cfg.train.seed * 1000 + round_epoch,
-                          progress=bar.advance)
+                          progress=bar.advance, antialias=self.cfg.augment.antialias)
         bar.finish()
         apply_curriculum(labels, round_epoch, self.ssl)
         if self.dist.is_main:
@@ -94,8 +128,13 @@ class CCSSLTrainer(Trainer):
 
     def _target_loader(self, epoch: int) -> DataLoader:
         labels = self.refresh_labels(epoch)
-        ds = TopDownDataset(PseudoLabeledSource(self.target_source, labels, self.spec.name), self.spec, self.codec,
-                            self.ssl.target_augment, self.normalize, seed=self.cfg.train.seed + 7919)
+        if self.ssl.target_context == "crop":
+            target = CropContextSource(self.target_source, labels, self.spec.name, self.codec.input_size,
+                                       antialias=self.cfg.augment.antialias)
+        else:
+            target = PseudoLabeledSource(self.target_source, labels, self.spec.name)
+        ds = TopDownDataset(target, self.spec, self.codec, self.ssl.target_augment, self.normalize,
+                            seed=self.cfg.train.seed + 7919)
         return self.epoch_loader(ds, epoch, stream=1)
 
     def train_epoch(self, epoch: int) -> float:

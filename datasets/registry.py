@@ -85,11 +85,12 @@ def _find_synthetic(folder):
 
 # ---------------------------------------------------------------------- TigDog
 def _tigdog(root, animal, split, crop="ccssl", split_dir=None):
-    """TigDog as training reads it: the official split files under ``real_animal/<animal>/`` when present."""
+    """TigDog with the split the config names: ``split_dir: official`` = the split files under
+    ``<root>/real_animal/<animal>/`` (required: a missing file is an error naming it), a folder =
+    the split files there, ``None`` = the seeded 20 % of shots by video.  Nothing is guessed."""
     from .tigdog import TigDog
-    if split_dir is None:
-        guess = os.path.join(root, "real_animal", animal)
-        split_dir = guess if os.path.isfile(os.path.join(guess, "train_idxs_by_video.npy")) else None
+    if split_dir == "official":
+        split_dir = os.path.join(root, "real_animal", animal)
     return TigDog(root, animal, split, crop=crop, split_dir=split_dir)
 
 
@@ -101,8 +102,10 @@ def _find_tigdog(folder):
     out = []
     for d in sorted(glob.glob(os.path.join(folder, "behaviorDiscovery2.0", "ranges", "*"))):
         animal = os.path.basename(d)
+        official = os.path.isfile(os.path.join(folder, "real_animal", animal, "train_idxs_by_video.npy"))
         for split in ("train", "test"):
-            out.append((f"tigdog/{animal}/{split}", lambda a=animal, s=split: _tigdog(folder, a, s)))
+            out.append((f"tigdog/{animal}/{split}",
+                        lambda a=animal, s=split, o=official: _tigdog(folder, a, s, split_dir="official" if o else None)))
     return out
 
 

@@ -52,6 +52,8 @@ def describe(ds, fmt: str = "") -> dict:
     src = getattr(ds, "ann_file", None) or getattr(ds, "root", None)
     if src:
         info["source"] = str(src)
+    if getattr(ds, "split_source", None):
+        info["split"] = ds.split_source
     skipped = _skipped(ds)
     if skipped is not None:
         info["skipped"] = skipped

@@ -130,8 +130,9 @@ class TigDog:
         split: ``train`` / ``test`` (by video) or ``all``.
         crop: ``ccssl`` or ``uda`` (see module docstring).
         split_dir: folder with the official ``train_idxs_by_video.npy`` /
-            ``valid_idxs_by_video.npy``; when None the split is by video with
-            ``test_fraction`` of the shots chosen by ``split_seed``.
+            ``valid_idxs_by_video.npy`` (a missing file is an error); when None the
+            split is by video with ``test_fraction`` of the shots chosen by
+            ``split_seed``.  ``split_source`` says which was used.
         min_visible: keep a frame when at least this many joints are visible (10 = "more than 9").
     """
 
@@ -149,19 +150,24 @@ class TigDog:
         frames = load_frames(root, animal, remap_tiger)
         if split == "all":
             chosen = frames
+            self.split_source = "all labelled frames"
         elif split_dir is not None:
             name = "train_idxs_by_video.npy" if split == "train" else "valid_idxs_by_video.npy"
             path = os.path.join(split_dir, name)
             if not os.path.isfile(path):
-                raise DatasetFormatError(path, "split index file not found")
+                raise DatasetFormatError(path, "TigDog split file not found (the official split ships in the CC-SSL "
+                                               "release's data/real_animal/<animal>/; or set split_dir: null for the "
+                                               "seeded split by video)")
             idx = np.load(path).astype(np.int64).ravel()
             if idx.size and (idx.min() < 0 or idx.max() >= len(frames)):
                 raise DatasetFormatError(path, f"indices out of range for {len(frames)} labelled frames")
             chosen = [frames[i] for i in idx]
+            self.split_source = os.path.abspath(path)
         else:
             train, test = video_split([f.shot_id for f in frames], test_fraction, split_seed)
             keep = set(train if split == "train" else test)
             chosen = [f for f in frames if f.shot_id in keep]
+            self.split_source = f"seeded split by video ({test_fraction:g} of the shots, seed {split_seed})"
         self.frames = [f for f in chosen if (f.joints[:, 2] > 0).sum() >= min_visible]
         self.shot_ids = sorted({f.shot_id for f in self.frames})
 

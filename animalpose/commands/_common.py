@@ -33,5 +33,10 @@ def print_done(trainer, result, cfg, out: str, extra: str = "") -> None:
     if not trainer.dist.is_main:
         return
     best = result["best"]
+    if cfg.eval.selection == "test":
+        line = (f"best_on_test {cfg.eval.protocol} {100 * best:.2f} (selected on the test set)"
+                if best > float("-inf") else "no validation set")
+        print(f"done: {line}; checkpoints in {out}/best_on_test.pt and last.pt (the last epoch){extra}")
+        return
     line = f"best {cfg.eval.protocol} {100 * best:.2f}" if best > float("-inf") else "no validation set"
     print(f"done: {line}; checkpoints in {out}/best.pt and last.pt{extra}")

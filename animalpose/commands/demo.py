@@ -158,7 +158,8 @@ def _box_pck(trainer, cfg, source) -> float:
     """Mean PCK@0.05 (percent) of a trained model on ``source``, normalised by the keypoint box."""
     from ..engine.evaluator import evaluate
     res = evaluate(trainer.model, source, "pck-bbox", trainer.codec, trainer.normalize, trainer.spec, trainer.device,
-                   batch_size=cfg.eval.batch_size, alpha=0.05, warp=cfg.augment.warp, box="keypoints")
+                   batch_size=cfg.eval.batch_size, alpha=0.05, warp=cfg.augment.warp, box="keypoints",
+                   antialias=cfg.augment.antialias)
     return round(100.0 * res["mean"], 2)
 
 

@@ -91,6 +91,8 @@ class AugmentConfig:
     recipe: str = "bearpaw"               # none | hrnet | bearpaw | ccssl_strong | mmpose
     warp: str = "standard"                # standard | unbiased (DARK) | udp
     overrides: Dict[str, Any] = field(default_factory=dict)   # AugmentRecipe fields, e.g. {flip_prob: 0}
+    antialias: bool = False               # antialiased crops (PIL bilinear when shrinking, as the reference CC-SSL
+                                          # crops through scipy imresize); False: cv2.warpAffine
 
 
 @dataclass
@@ -99,6 +101,8 @@ class NormalizeConfig:
     std: Optional[Tuple[float, float, float]] = (0.229, 0.224, 0.225)   # null: subtract the mean only (bearpaw)
     bgr: bool = False
     bytescale: bool = False
+    mean_file: Optional[str] = None       # CC-SSL mean file (mean.pth.tar, mean_by_video.pth.tar: {'mean', 'std'});
+                                          # its mean replaces `mean` (and its std `std`, unless std is null)
 
 
 @dataclass
@@ -179,6 +183,12 @@ class EvalConfig:
     flip: bool = False
     batch_size: int = 6                   # the CC-SSL mean depends on it (reference: 6)
     alpha: float = 0.05                   # pck-bbox threshold
+    selection: str = "val"                # what val_data is: val (best.pt = model selection on a validation
+                                          # split) | test (best_on_test.pt, labelled as selection on the test set)
+
+    def __post_init__(self):
+        if self.selection not in ("val", "test"):
+            raise ValueError(f"eval.selection must be val or test, got {self.selection!r}")
 
 
 @dataclass
@@ -198,8 +208,16 @@ class CCSSLConfig:
     invariance_reject: Optional[float] = None   # drop joints whose photometric views move > this (input px)
     min_separation: Optional[float] = None  # exclusivity: of two joints closer than this (input px) keep the
                                           # more confident only (None = off, as in the reference)
+    views: str = "image"                  # image: each image draws its own re-crops (reference); batch: one
+                                          # draw shared by the whole labelling batch (the kit before 2026-12)
+    view_padding: str = "mean"            # re-crop border: mean (the dataset mean grey, input ~ 0, reference)
+                                          # | black (input = -mean)
+    target_context: str = "frame"         # frame: augment target crops in the full frame; crop: augment the saved
+                                          # identity crop, black outside it (reference)
     temporal: bool = True                 # Lucas-Kanade propagation from the previous frame
     respect_shots: bool = True            # False: previous sample in loader order (reference)
+    flow_side_effect: bool = False        # True: a joint rejected by the flow (moved > max_flow) also zeroes the
+                                          # previous frame's stored confidence (reference: flow_conf is a view)
     decay: float = 0.9
     max_flow: float = 15.0
     curriculum_start: int = 10            # p = max(floor, 1 - rate * (epoch + start))
@@ -212,6 +230,11 @@ class CCSSLConfig:
             raise ValueError(f"ccssl.min_separation must be > 0 (or null to disable), got {self.min_separation}")
         if not self.gamma >= 0:
             raise ValueError(f"ccssl.gamma must be >= 0 (0: the no-target control), got {self.gamma}")
+        for key, value, allowed in (("views", self.views, ("image", "batch")),
+                                    ("view_padding", self.view_padding, ("mean", "black")),
+                                    ("target_context", self.target_context, ("frame", "crop"))):
+            if value not in allowed:
+                raise ValueError(f"ccssl.{key} must be {' or '.join(allowed)}, got {value!r}")
 
 
 # WS-CDA / PPLO (``animalpose adapt --method wscda|pplo``); see :mod:`wscda`.

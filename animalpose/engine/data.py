@@ -67,9 +67,33 @@ def build_source(cfg: DataConfig, aspect_ratio: Optional[float] = None):
     return _Limited(src, cfg.limit) if cfg.limit else src
 
 
+def read_mean_file(path: str):
+    """``(mean, std)`` RGB triples of a CC-SSL / bearpaw mean file (``torch.save`` of ``{'mean', 'std'}``,
+    legacy or zip format), or a one-line error naming the file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"normalize.mean_file {path!r} not found")
+    try:
+        d = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line message
+        raise ValueError(f"{path}: not a readable mean file ({type(e).__name__})") from None
+    try:
+        mean = tuple(float(v) for v in torch.as_tensor(d["mean"]).reshape(-1))
+        std = tuple(float(v) for v in torch.as_tensor(d["std"]).reshape(-1)) if "std" in d else None
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{path}: a mean file holds {{'mean': 3 numbers, 'std': 3 numbers}}") from None
+    if len(mean) != 3 or (std is not None and len(std) != 3):
+        raise ValueError(f"{path}: mean and std must have 3 values (RGB)")
+    return mean, std
+
+
 def build_normalize(cfg: NormalizeConfig) -> Normalize:
-    return Normalize(mean=tuple(cfg.mean), std=None if cfg.std is None else tuple(cfg.std), bgr=cfg.bgr,
-                     bytescale=cfg.bytescale)
+    mean, std = tuple(cfg.mean), None if cfg.std is None else tuple(cfg.std)
+    if cfg.mean_file:
+        file_mean, file_std = read_mean_file(cfg.mean_file)
+        mean = file_mean
+        if std is not None and file_std is not None:
+            std = file_std
+    return Normalize(mean=mean, std=std, bgr=cfg.bgr, bytescale=cfg.bytescale)
 
 
 class TopDownDataset(Dataset):
@@ -94,7 +118,8 @@ class TopDownDataset(Dataset):
         self.spec = get_spec(spec)
         self.codec = codec
         recipe = with_overrides(augment.recipe, **augment.overrides) if augment.overrides else augment.recipe
-        self.augment = TopDownAugment(recipe, self.spec, codec.input_size, warp=augment.warp)
+        self.augment = TopDownAugment(recipe, self.spec, codec.input_size, warp=augment.warp,
+                                      antialias=augment.antialias)
         self.normalize = normalize
         self.seed = int(seed)
         self.epoch = 0

@@ -145,7 +145,24 @@ class Trainer:
 
     @property
     def best_path(self) -> str:
-        return os.path.join(self.out_dir, "best.pt")
+        """``best.pt`` (selected on a validation split), or ``best_on_test.pt`` when ``eval.selection``
+        says the validation data is the test set (the official CC-SSL selection, named as such)."""
+        return os.path.join(self.out_dir, "best_on_test.pt" if self.cfg.eval.selection == "test" else "best.pt")
+
+    def _write_selection(self) -> None:
+        """``OUT/selection.json``: the last epoch and the selected one, with the split they were scored on."""
+        key = self.cfg.eval.protocol
+        scored = [r for r in self.history if key in r]
+        out = {"metric": key, "selected_on": self.cfg.eval.selection,
+               "last": {"epoch": self.history[-1]["epoch"] if self.history else None,
+                        key: scored[-1][key] if scored and scored[-1] is self.history[-1] else None,
+                        "checkpoint": "last.pt"}}
+        if scored:
+            best = max(scored, key=lambda r: r[key])
+            out["best_on_" + self.cfg.eval.selection] = {"epoch": best["epoch"], key: best[key],
+                                                         "checkpoint": os.path.basename(self.best_path)}
+        with open(os.path.join(self.out_dir, "selection.json"), "w") as f:
+            json.dump(out, f, indent=1)
 
     def checkpoint_extra(self) -> dict:
         """Further entries a subclass stores in every checkpoint (e.g. a discriminator's state)."""
@@ -251,7 +268,7 @@ class Trainer:
         e = self.cfg.eval
         res = evaluate(self.model, self.val_source, e.protocol, self.codec, self.normalize, self.spec, self.device,
                        flip=e.flip, batch_size=e.batch_size, workers=self.cfg.train.workers, alpha=e.alpha,
-                       warp=self.cfg.augment.warp)
+                       warp=self.cfg.augment.warp, antialias=self.cfg.augment.antialias)
         if self.writer is not None:
             self.writer.add_scalar(f"val/{e.protocol}", primary_metric(res, e.protocol), epoch)
             self._log_images(epoch)
@@ -263,7 +280,7 @@ class Trainer:
         if n <= 0:
             return
         from ..visualize import draw_pose
-        none_cfg = AugmentConfig(recipe="none", warp=self.cfg.augment.warp)
+        none_cfg = AugmentConfig(recipe="none", warp=self.cfg.augment.warp, antialias=self.cfg.augment.antialias)
         ds = TopDownDataset(self.val_source, self.spec, self.codec, none_cfg, self.normalize)
         items = [ds[i] for i in range(n)]
         images = torch.stack([it["image"] for it in items]).to(self.device)
@@ -311,6 +328,8 @@ class Trainer:
             runtime.barrier(self.dist)
         if self.dist.is_main and not os.path.isfile(self.best_path) and os.path.isfile(self.last_path):
             self._save(self.best_path, cfg.train.epochs - 1, full=False)   # no validation: best = last
+        if self.dist.is_main:
+            self._write_selection()
         if self.writer is not None:
             self.writer.close()
         return {"best": self.best, "last_epoch": cfg.train.epochs, "history": self.history}

@@ -41,6 +41,7 @@ import numpy as np
 from ..keypoints import KeypointSpec, get_spec
 from .affine import PIXEL_STD, affine_points, get_affine_transform, get_udp_warp_matrix, warp_image
 from .photometric import LinearContrast, apply_seeded, colour_scale, gaussian_blur, gaussian_noise
+from .resample import warp_antialiased
 
 
 @dataclass(frozen=True)
@@ -235,16 +236,24 @@ class TopDownAugment:
         spec: keypoint spec (flip pairs, half-body joints).
         input_size: network input ``(w, h)``.
         warp: ``"standard"`` (HRNet), ``"unbiased"`` (DARK) or ``"udp"``.
+        antialias: crop with :func:`~.resample.warp_antialiased` (the reference CC-SSL resampling).
     """
 
-    def __init__(self, recipe, spec, input_size: Sequence[int], warp: str = "standard"):
+    def __init__(self, recipe, spec, input_size: Sequence[int], warp: str = "standard", antialias: bool = False):
         self.recipe = get_recipe(recipe)
         self.spec: KeypointSpec = get_spec(spec)
         self.input_size = (int(input_size[0]), int(input_size[1]))
         if warp not in ("standard", "unbiased", "udp"):
             raise ValueError(f"warp must be 'standard', 'unbiased' or 'udp', got {warp!r}")
         self.warp = warp
+        self.antialias = bool(antialias)
         self.strong = StrongAugment(self.recipe) if self.recipe.strong else None
+
+    def crop(self, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """The input crop: ``cv2.warpAffine``, or the antialiased path (:mod:`.resample`)."""
+        if self.antialias:
+            return warp_antialiased(np.ascontiguousarray(image), matrix, self.input_size)
+        return warp_image(np.ascontiguousarray(image), matrix, self.input_size)
 
     def matrix(self, center, scale, rotation: float) -> np.ndarray:
         """``2x3`` source -> input matrix of the configured warp convention."""
@@ -288,7 +297,7 @@ class TopDownAugment:
         if r.colour_range is not None:
             image = colour_scale(np.ascontiguousarray(image), rng, *r.colour_range)
         m = self.matrix(center, scale, rotation)
-        crop = warp_image(np.ascontiguousarray(image), m, self.input_size)
+        crop = self.crop(image, m)
         out = kp.copy()
         out[:, :2] = affine_points(kp[:, :2], m)
         return Augmented(crop, out, m, center, scale, rotation, flipped)
@@ -321,7 +330,7 @@ class TopDownAugment:
             scale = scale * ((hi + lo) / 2.0 + (hi - lo) / 2.0 * truncnorm(rng))
         rotation = truncnorm(rng) * r.rotate_factor if rng.random() < r.rotate_prob else 0.0
         m = self.matrix(center, scale, rotation)
-        crop = warp_image(np.ascontiguousarray(image), m, self.input_size)
+        crop = self.crop(image, m)
         out = kp.copy()
         out[:, :2] = affine_points(kp[:, :2], m)
         return Augmented(crop, out, m, np.asarray(center, np.float32), np.asarray(scale, np.float32), float(rotation),

@@ -80,18 +80,25 @@ def _job_synthetic(out, animal, n, seed, size):
     return {"part": "synthetic", "animal": animal, "images": len(w)}
 
 
-def _job_tigdog(out, animal, shots, frames, seed, size):
+def write_tigdog_split(out: str, animal: str, written) -> None:
+    """Split files in the official format for rendered TigDog videos (``write_tigdog``'s return):
+    ``out/real_animal/<animal>/{train,valid}_idxs_by_video.npy``, indices into all labelled frames,
+    20 % of the shots (seed 0) in the test split."""
     from ..tigdog import MIN_VISIBLE, video_split
-    from .animal_writers import write_tigdog
-    w = write_tigdog(out, animal, shots, frames, seed, size)
-    # split files in the official format: indices into the list of all labelled frames
-    train, test = video_split([r["shot_id"] for r in w], 0.2, seed=0)
-    ok = np.array([(r["joints"][:, 2] > 0).sum() >= MIN_VISIBLE for r in w])
-    shot = np.array([r["shot_id"] for r in w])
+    train, test = video_split([r["shot_id"] for r in written], 0.2, seed=0)
+    ok = np.array([(r["joints"][:, 2] > 0).sum() >= MIN_VISIBLE for r in written])
+    shot = np.array([r["shot_id"] for r in written])
     d = os.path.join(out, "real_animal", animal)
     os.makedirs(d, exist_ok=True)
     np.save(os.path.join(d, "train_idxs_by_video.npy"), np.nonzero(ok & np.isin(shot, train))[0])
     np.save(os.path.join(d, "valid_idxs_by_video.npy"), np.nonzero(ok & np.isin(shot, test))[0])
+
+
+def _job_tigdog(out, animal, shots, frames, seed, size):
+    from ..tigdog import MIN_VISIBLE, video_split
+    from .animal_writers import write_tigdog
+    w = write_tigdog(out, animal, shots, frames, seed, size)
+    write_tigdog_split(out, animal, w)
     return {"part": "tigdog", "animal": animal, "labelled_frames": len(w), "shots": shots}
 
 
