@@ -19,13 +19,17 @@ def register(sub, formatter):
                    help="override a config value, e.g. --set optim.lr=1e-3 --set train_data.root=data "
                         "(repeatable; values are YAML)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/last.pt")
+    p.add_argument("--no-pretrained", action="store_true",
+                   help="train from scratch although the config names an ImageNet backbone "
+                        "(model.options.pretrained_backbone, which must otherwise exist)")
     add_runtime_options(p, "runs/pretrain")
     return p
 
 
 def run(args) -> int:
     from ..engine.trainer import make_trainer
-    cfg = load_experiment(args.config, list(args.overrides) + runtime_overrides(args))
+    extra = ["model.options.pretrained_backbone=null"] if args.no_pretrained else []
+    cfg = load_experiment(args.config, list(args.overrides) + extra + runtime_overrides(args))
     trainer = make_trainer(cfg, args.out, resume=args.resume, quiet=args.quiet)
     result = trainer.fit()
     print_done(trainer, result, cfg, args.out)

@@ -88,7 +88,7 @@ class CodecConfig:
 
 @dataclass
 class AugmentConfig:
-    recipe: str = "bearpaw"               # none | hrnet | bearpaw | ccssl_strong | mmpose
+    recipe: str = "bearpaw"               # none | hrnet | simplebaseline | bearpaw | ccssl_strong | mmpose
     warp: str = "standard"                # standard | unbiased (DARK) | udp
     overrides: Dict[str, Any] = field(default_factory=dict)   # AugmentRecipe fields, e.g. {flip_prob: 0}
     antialias: bool = False               # antialiased crops (PIL bilinear when shrinking, as the reference CC-SSL
@@ -116,6 +116,8 @@ class OptimConfig:
     betas: List[float] = field(default_factory=lambda: [0.9, 0.999])   # adam: moment decay rates
     warmup_iters: int = 0                 # linear warm-up over the first N iterations (mmpose: 500) ...
     warmup_factor: float = 0.001          # ... from lr * factor to lr (mmpose LinearLR start_factor)
+    scheduler_step: str = "after_epoch"   # after_epoch | before_epoch (HRNet / SimpleBaseline call
+                                          # lr_scheduler.step() before each epoch: the decay lands one epoch early)
 
     def __post_init__(self):
         if self.name not in ("rmsprop", "adam", "sgd"):
@@ -124,6 +126,8 @@ class OptimConfig:
             raise ValueError(f"optim.lr must be > 0, got {self.lr}")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ValueError(f"optim.betas must be two numbers in [0, 1), got {self.betas}")
+        if self.scheduler_step not in ("after_epoch", "before_epoch"):
+            raise ValueError(f"optim.scheduler_step must be after_epoch or before_epoch, got {self.scheduler_step!r}")
         if self.warmup_iters < 0 or not 0.0 < self.warmup_factor <= 1.0:
             raise ValueError(f"optim.warmup_iters must be >= 0 and optim.warmup_factor in (0, 1], got "
                              f"{self.warmup_iters}, {self.warmup_factor}")
@@ -131,7 +135,7 @@ class OptimConfig:
 
 @dataclass
 class LossConfig:
-    name: str = "joints_mse"              # joints_mse | dekr
+    name: str = "joints_mse"              # joints_mse | combined_target (UDP) | dekr
     use_target_weight: bool = True
     joint_weights: Optional[List[float]] = None
     heatmap_weight: float = 1.0           # dekr: heatmap MSE factor
@@ -174,6 +178,8 @@ class TrainConfig:
     log_images: int = 4                   # prediction images written to TensorBoard per validation
     max_steps_per_epoch: Optional[int] = None   # cap iterations per epoch (quick runs)
     grad_clip: Optional[float] = None
+    world_size: int = 1                   # processes (GPUs) the recipe assumes; total batch = batch_size * world_size
+                                          # (the official runs: HRNet 4 x 32, DEKR 4 x 10); launch with torchrun
     channels_last: bool = True            # NHWC convs: a demo-hourglass step is 1.33x faster on the 2-core CPU
 
 

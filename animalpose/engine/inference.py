@@ -54,7 +54,7 @@ def spec_of_checkpoint(meta: dict, name: str, path: str = "checkpoint") -> Keypo
 
 def load_trained(path: str, device: torch.device, config: Optional[ExperimentConfig] = None) -> TrainedModel:
     """Model + codec + normalisation of a kit checkpoint (``config`` for foreign checkpoints)."""
-    from .trainer import build_codec_from_config, memory_format
+    from .trainer import build_codec_from_config, memory_format, output_channels
     state, meta = read_checkpoint(path, map_location="cpu")
     if config is None:
         if "config" not in meta:
@@ -65,7 +65,8 @@ def load_trained(path: str, device: torch.device, config: Optional[ExperimentCon
         except ConfigError as e:
             raise ValueError(f"{path}: stored config is invalid: {e}") from None
     spec = spec_of_checkpoint(meta, config.spec, path)
-    model = build_model(config.model.name, spec.num_joints, **config.model.options)
+    options = {k: v for k, v in config.model.options.items() if k != "pretrained_backbone"}   # weights: the checkpoint
+    model = build_model(config.model.name, output_channels(config, spec), **options)
     load_checkpoint(model, state)
     model.to(device, memory_format=memory_format(config)).eval()   # NHWC by default: same outputs up to rounding
     return TrainedModel(model, config, build_codec_from_config(config), build_normalize(config.normalize), spec,

@@ -3,6 +3,7 @@
 * :class:`JointsMSELoss` - SimpleBaseline / HRNet / bearpaw ``JointsMSELoss``:
   ``(1/K) sum_k 0.5 * mean_{n,h,w} (w_nk * (pred - gt))^2``, summed over the
   stacks of a stacked hourglass (the reference adds one loss per stack).
+* :class:`CombinedTargetMSELoss` - UDP's loss of the combined (class + offset) target;
 * :class:`DEKRLoss` - DEKR: masked heatmap MSE (mask 1 inside the Gaussian
   windows, ``bg_weight`` elsewhere) plus smooth-L1 (beta 1/9) on the offsets
   weighted per pixel and normalised by the number of positive pixels.
@@ -43,6 +44,37 @@ class JointsMSELoss(nn.Module):
 
     def forward(self, output: Union[torch.Tensor, Sequence[torch.Tensor]], target: torch.Tensor,
                 target_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+        outs = output if isinstance(output, (list, tuple)) else [output]
+        return sum(self.single(o, target, target_weight) for o in outs)
+
+
+class CombinedTargetMSELoss(nn.Module):
+    """UDP's loss of the combined target (``udp_combined`` codec).
+
+    ``forward(output (N, 3K, H, W), target (N, 3K, H, W), target_weight (N, K))``: channels per
+    joint are ``[class, x-offset, y-offset]``; with ``c = target_class * w``, the loss is the mean
+    over joints of ``0.5 mse(pred_class * w, c) + 0.5 mse(c * pred_x, c * target_x) + 0.5 mse(c *
+    pred_y, c * target_y)`` (each ``mse`` a mean over ``N, H, W``).  A list of outputs is summed.
+    """
+
+    def __init__(self, use_target_weight: bool = True):
+        super().__init__()
+        self.use_target_weight = use_target_weight
+
+    def single(self, pred: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor]) -> torch.Tensor:
+        if pred.shape != target.shape or pred.shape[1] % 3:
+            raise ValueError(f"output {tuple(pred.shape)} and target {tuple(target.shape)} must be equal (N, 3K, H, W)")
+        n, c3, h, w = pred.shape
+        p = pred.reshape(n, c3 // 3, 3, h, w)
+        t = target.reshape(n, c3 // 3, 3, h, w).to(pred.dtype)
+        wt = weight.to(pred.dtype)[:, :, None, None] if self.use_target_weight else 1.0
+        cls = t[:, :, 0] * wt
+        per_joint = 0.5 * ((p[:, :, 0] * wt - cls) ** 2).mean(dim=(0, 2, 3))
+        per_joint = per_joint + 0.5 * ((cls * (p[:, :, 1] - t[:, :, 1])) ** 2).mean(dim=(0, 2, 3))
+        per_joint = per_joint + 0.5 * ((cls * (p[:, :, 2] - t[:, :, 2])) ** 2).mean(dim=(0, 2, 3))
+        return per_joint.mean()
+
+    def forward(self, output, target: torch.Tensor, target_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
         outs = output if isinstance(output, (list, tuple)) else [output]
         return sum(self.single(o, target, target_weight) for o in outs)
 

@@ -34,7 +34,7 @@ from .config import AugmentConfig, ExperimentConfig, save_experiment
 from .configio import to_dict
 from .data import TopDownDataset, build_normalize, build_source, seed_worker
 from .evaluator import evaluate, heatmaps_of, primary_metric
-from .losses import JointsMSELoss
+from .losses import CombinedTargetMSELoss, JointsMSELoss
 from .optim import build_optimizer, build_scheduler, warmup_factor
 
 
@@ -52,12 +52,54 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
 
-def build_model_from_config(cfg: ExperimentConfig) -> torch.nn.Module:
+def build_model_from_config(cfg: ExperimentConfig, log: Callable[[str], None] = print) -> torch.nn.Module:
+    """The config's model; an ImageNet ``model.options.pretrained_backbone`` must exist (one-line error
+    naming it and ``--no-pretrained``) and must fill every backbone tensor (strict on the backbone); one
+    line reports what was loaded and skipped."""
     spec = get_spec(cfg.spec)
-    model = build_model(cfg.model.name, spec.num_joints, **cfg.model.options)
+    backbone = require_backbone(cfg)
+    model = build_model(cfg.model.name, output_channels(cfg, spec), **cfg.model.options)
+    report = getattr(model, "pretrained_report", None)
+    if backbone and report is not None:
+        check_backbone_report(report, str(backbone))
+        log(f"pretrained backbone {backbone}: loaded {len(report['loaded'])} tensors; skipped "
+            f"{len(report['not_in_model']) + len(report['not_selected'])} of the file (classifier, unused layers), "
+            f"{len(report['missing'])} model tensors (head) keep their init")
     if cfg.model.pretrained:
         load_checkpoint(model, cfg.model.pretrained)
     return model
+
+
+def output_channels(cfg: ExperimentConfig, spec) -> int:
+    """Heatmap channels the model predicts: ``K * channels_per_joint`` of the codec (3K for UDP's
+    combined target, K otherwise)."""
+    if cfg.codec.name == "dekr":
+        return spec.num_joints
+    return spec.num_joints * getattr(build_codec_from_config(cfg), "channels_per_joint", 1)
+
+
+def require_backbone(cfg: ExperimentConfig) -> Optional[str]:
+    """The config's ImageNet backbone file (``model.options.pretrained_backbone``), which must exist."""
+    backbone = cfg.model.options.get("pretrained_backbone")
+    if backbone and not os.path.isfile(str(backbone)):
+        raise FileNotFoundError(f"model.options.pretrained_backbone {backbone!r} not found: this config starts from "
+                                "an ImageNet backbone as the official run does; download it there, or pass "
+                                "--no-pretrained to train from scratch")
+    return backbone
+
+
+def check_backbone_report(report: Dict, path: str) -> None:
+    """Strict on the backbone: a backbone tensor of the model (first key token in HRNet's
+    ``PRETRAINED_LAYERS``) that the file did not fill, or a shape mismatch, is an error."""
+    from ..models.hrnet import HRNET_PRETRAINED_LAYERS
+    if report["shape_mismatch"]:
+        raise ValueError(f"{path}: {len(report['shape_mismatch'])} backbone tensors have another shape, e.g. "
+                         f"{report['shape_mismatch'][0]} (not the ImageNet checkpoint of this model?)")
+    left = [k for k in report["missing"] if k.split(".")[0] in HRNET_PRETRAINED_LAYERS
+            and not k.endswith("num_batches_tracked")]
+    if left:
+        raise ValueError(f"{path}: {len(left)} backbone tensors are not in the file, e.g. {left[0]} "
+                         "(not the ImageNet checkpoint of this model?)")
 
 
 def memory_format(cfg: ExperimentConfig) -> torch.memory_format:
@@ -92,6 +134,7 @@ class Trainer:
         self.dist, self.device = runtime.init_distributed(cfg.train.device)
         self.log = log if self.dist.is_main else (lambda *_: None)
         runtime.seed_everything(cfg.train.seed, cfg.train.deterministic)
+        require_backbone(cfg)                  # before reading any data
         self.codec = build_codec_from_config(cfg)
         aspect = self.codec.input_size[0] / self.codec.input_size[1]
         self.train_source = build_source(cfg.train_data, aspect_ratio=aspect)
@@ -99,7 +142,7 @@ class Trainer:
             cfg.spec = self.train_source.spec
         self.spec = get_spec(cfg.spec)
         self.normalize = build_normalize(cfg.normalize)
-        self.model = build_model_from_config(cfg).to(self.device, memory_format=memory_format(cfg))
+        self.model = build_model_from_config(cfg, self.log).to(self.device, memory_format=memory_format(cfg))
         self.val_source = build_source(cfg.val_data, aspect_ratio=aspect) if cfg.val_data is not None else None
         self.train_set = self.build_train_set()
         self.loss_fn = self.build_loss().to(self.device)
@@ -129,6 +172,8 @@ class Trainer:
                               seed=self.cfg.train.seed)
 
     def build_loss(self) -> torch.nn.Module:
+        if self.cfg.loss.name == "combined_target":
+            return CombinedTargetMSELoss(self.cfg.loss.use_target_weight)
         return JointsMSELoss(self.cfg.loss.use_target_weight, self.cfg.loss.joint_weights)
 
     def batch_loss(self, batch: Dict) -> torch.Tensor:
@@ -297,8 +342,12 @@ class Trainer:
         cfg = self.cfg
         for epoch in range(self.start_epoch, cfg.train.epochs):
             t0 = time.time()
+            before = cfg.optim.scheduler_step == "before_epoch"
+            if before:
+                self.scheduler.step()             # the official HRNet loop: step, then train the epoch
             loss = self.train_epoch(epoch)
-            self.scheduler.step()
+            if not before:
+                self.scheduler.step()
             record = {"epoch": epoch + 1, "loss": loss, "lr": self.optimizer.param_groups[0]["lr"],
                       "seconds": round(time.time() - t0, 2)}
             val = None

@@ -478,11 +478,16 @@ def hrnet_w48(num_joints: int, pretrained_backbone: Optional[str] = None,
 
 @register_model("hrnet_lite")
 def hrnet_lite(num_joints: int, width: int = 16, num_blocks: int = 1, num_modules: Sequence[int] = (1, 1, 1),
-               layer1_blocks: int = 1, stem_channels: int = 32) -> PoseHighResolutionNet:
+               layer1_blocks: int = 1, stem_channels: int = 32,
+               pretrained_backbone: Optional[str] = None) -> PoseHighResolutionNet:
     """A small HRNet (same layout, fewer/narrower blocks) for CPU demos and tests.
 
     Defaults: W16, one BasicBlock per branch, one module per stage, a
-    32-channel stem and one Bottleneck in ``layer1``.
+    32-channel stem and one Bottleneck in ``layer1``.  ``pretrained_backbone``
+    as :func:`hrnet_w32` (a checkpoint of the same small layout).
     """
-    return PoseHighResolutionNet(num_joints, hrnet_spec(width, num_blocks=num_blocks, num_modules=num_modules,
-                                                        layer1_blocks=layer1_blocks, stem_channels=stem_channels))
+    model = PoseHighResolutionNet(num_joints, hrnet_spec(width, num_blocks=num_blocks, num_modules=num_modules,
+                                                         layer1_blocks=layer1_blocks, stem_channels=stem_channels))
+    if pretrained_backbone:
+        model.pretrained_report = load_pretrained_backbone(model, pretrained_backbone)
+    return model

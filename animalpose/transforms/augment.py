@@ -11,6 +11,8 @@ Presets (:data:`RECIPES`):
 * ``hrnet`` - HRNet / SimpleBaseline: scale ``s *= clip(N(0,1) * 0.35 + 1, 0.65, 1.35)``,
   rotation ``clip(N(0,1) * 45, -90, 90)`` with p 0.6, flip p 0.5
   (``x' = w - x - 1``), half-body p 0.3 when more than 8 joints are labelled.
+* ``simplebaseline`` - SimpleBaseline (microsoft/human-pose-estimation.pytorch): the
+  ``hrnet`` recipe with scale 0.30, rotation 40 and no half-body.
 * ``bearpaw`` - bearpaw / CC-SSL real and synthetic sets: scale factor 0.25,
   rotation 30 (p 0.6, clipped at 60), flip p 0.5 with bearpaw's ``x' = w - x``,
   per-channel colour scale ``U(0.8, 1.2)``.
@@ -91,6 +93,7 @@ RECIPES: Dict[str, AugmentRecipe] = {
     "none": AugmentRecipe("none"),
     "hrnet": AugmentRecipe("hrnet", scale_factor=0.35, rotation_factor=45.0, flip_prob=0.5,
                            half_body_prob=0.3),
+    "simplebaseline": AugmentRecipe("simplebaseline", scale_factor=0.30, rotation_factor=40.0, flip_prob=0.5),
     "bearpaw": AugmentRecipe("bearpaw", scale_factor=0.25, rotation_factor=30.0, flip_prob=0.5,
                              flip_offset=0.0, colour_range=(0.8, 1.2)),
     "ccssl_strong": AugmentRecipe("ccssl_strong", flip_prob=0.5, flip_offset=0.0, strong=True),
