@@ -34,6 +34,8 @@ def register(sub, formatter):
     p.add_argument("--split", default=None,
                    help="split: test/train/all (tigdog), valid (synthetic), val2017 (coco), val/test (crowdpose)")
     p.add_argument("--crop", choices=("ccssl", "uda"), default=None, help="TigDog crop protocol")
+    p.add_argument("--split-dir", default=None,
+                   help="TigDog / synthetic split files: a folder, or 'official' (DATA/real_animal/<animal>/)")
     p.add_argument("--categories", nargs="+", default=None, help="Animal-Pose categories to keep")
     p.add_argument("--det-file", default=None,
                    help="coco / crowdpose top-down: person detections (COCO results JSON, e.g. "
@@ -89,10 +91,13 @@ def run(args) -> int:
         spec = tm.spec
         data = cfg.val_data or cfg.train_data
         changes = {key: v for key, v in (("root", args.data), ("dataset", args.dataset), ("animal", args.animal),
-                                         ("split", args.split), ("crop", args.crop),
+                                         ("split", args.split), ("crop", args.crop), ("split_dir", args.split_dir),
                                          ("categories", args.categories), ("det_file", args.det_file),
                                          ("ann_file", args.ann_file), ("img_dir", args.images),
                                          ("det_score_threshold", args.det_score_threshold)) if v is not None}
+        if args.dataset and args.dataset != data.dataset:     # another format: none of the stored one's options
+            from ..engine.config import DataConfig
+            data = DataConfig(dataset=args.dataset, root=data.root)
         data = dataclasses.replace(data, **changes)
         protocol = args.protocol or cfg.eval.protocol
         batch = args.batch_size or cfg.eval.batch_size
