@@ -39,8 +39,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except (ValueError, KeyError, OSError, RuntimeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"animalpose {args.command}: error: {msg}", file=sys.stderr)
+        print(f"animalpose {args.command}: error: {one_line(msg)}", file=sys.stderr)
         return 1
+
+
+def one_line(msg: str) -> str:
+    """The message of an error as one line.  An error raised in a DataLoader worker arrives as
+    ``Caught X in DataLoader worker process N. Original Traceback ... module.X: message``: its
+    last line, without the exception's qualified name, is the original message."""
+    msg = str(msg).strip()
+    if "Original Traceback" in msg:
+        last = msg.splitlines()[-1].strip()
+        head, sep, rest = last.partition(": ")
+        msg = rest if sep and " " not in head else last
+    return " ".join(part.strip() for part in msg.splitlines() if part.strip())
 
 
 if __name__ == "__main__":

@@ -87,10 +87,11 @@ class CCSSLTrainer(Trainer):
     """
 
     def __init__(self, cfg: ExperimentConfig, out_dir: str, source_checkpoint: Optional[str] = None,
-                 resume: bool = False, quiet: bool = False, log: Callable[[str], None] = print):
+                 resume: bool = False, quiet: bool = False, log: Callable[[str], None] = print,
+                 overwrite: bool = False):
         if cfg.ccssl is None:
             raise ValueError("the config has no `ccssl` section (see animalpose/configs/ccssl_adapt_*.yaml)")
-        super().__init__(cfg, out_dir, resume=resume, quiet=quiet, log=log)
+        super().__init__(cfg, out_dir, resume=resume, quiet=quiet, log=log, overwrite=overwrite)
         if not resume and source_checkpoint:
             load_checkpoint(self.model, source_checkpoint)
         self.ssl = cfg.ccssl

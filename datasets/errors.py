@@ -4,10 +4,11 @@
 class DatasetFormatError(ValueError):
     """A dataset file is missing or does not have the expected format."""
 
-    def __init__(self, path, problem: str):
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+    def __init__(self, path, problem: str = None):
+        # one argument is a whole message: PyTorch re-raises a worker's error as ``type(message)``
+        self.path = str(path) if problem is not None else None
+        self.problem = problem if problem is not None else str(path)
+        super().__init__(f"{self.path}: {problem}" if problem is not None else str(path))
 
 
 def read_json(path, kind: str = "annotation file"):

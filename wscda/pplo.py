@@ -135,7 +135,7 @@ class PPLOTrainer(WSCDATrainer):
 
     def __init__(self, cfg: ExperimentConfig, wcfg: WSCDAConfig, out_dir: str,
                  source_checkpoint: Optional[str] = None, resume: bool = False, quiet: bool = False,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, overwrite: bool = False):
         p: PPLOConfig = wcfg.pplo
         train = replace(cfg.train, epochs=p.rounds * p.epochs_per_round)
         optim = cfg.optim if p.lr is None else replace(cfg.optim, lr=p.lr, milestones=[])
@@ -147,7 +147,7 @@ class PPLOTrainer(WSCDATrainer):
         self.thresholds = threshold_schedule(p.threshold_start, p.threshold_end, p.rounds, p.schedule)
         self.labels: Optional[PPLOLabels] = None
         super().__init__(cfg, wcfg, out_dir, source_checkpoint=source_checkpoint, resume=resume, quiet=quiet,
-                         log=log)
+                         log=log, overwrite=overwrite)
         self.label_dir = os.path.join(out_dir, "pplo_labels")
 
     def round_path(self, r: int) -> str:

@@ -63,12 +63,13 @@ class WSCDATrainer(Trainer):
     """
 
     log_name = "wscda"
+    resumes_later = True          # the discriminator and its optimiser group exist only after __init__
 
     def __init__(self, cfg: ExperimentConfig, wcfg: WSCDAConfig, out_dir: str,
                  source_checkpoint: Optional[str] = None, resume: bool = False, quiet: bool = False,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, overwrite: bool = False):
         self.wcfg = wcfg
-        super().__init__(cfg, out_dir, resume=False, quiet=quiet, log=log)
+        super().__init__(cfg, out_dir, resume=resume, quiet=quiet, log=log, overwrite=overwrite)
         w, h = self.codec.input_size
         set_aspect_ratio(self.train_source, w / h)
         self.target_train, self.target_test = target_split(wcfg, self.codec.input_size)

@@ -16,6 +16,41 @@ def add_runtime_options(p, out_default: str, seed: bool = True) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def file_stem(value: str, option: str = "--stem") -> str:
+    """A file name stem that stays inside ``--out``: no folder part, no ``..``, not empty."""
+    if not value or value in (".", "..") or os.path.basename(value) != value or "/" in value or "\\" in value:
+        raise ValueError(f"{option} must be a plain file name (it is written inside --out), got {value!r}")
+    return value
+
+
+def check_number(value, option: str, low=None, high=None, low_open: bool = False, integer: bool = False):
+    """``value`` (when given) must be finite and within ``[low, high]`` (``(low, high]`` with
+    ``low_open``); raises one line naming ``option``."""
+    import math
+    if value is None:
+        return value
+    bad = not math.isfinite(float(value)) or (low is not None and (value <= low if low_open else value < low)) \
+        or (high is not None and value > high)
+    if bad:
+        lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
+        hi = "" if high is None else f"<= {high}"
+        raise ValueError(f"{option} must be {' and '.join(x for x in (lo, hi) if x) or 'finite'}, got {value}")
+    return value
+
+
+def add_run_folder_options(p) -> None:
+    """``--resume`` and ``--overwrite`` of the training commands (one run per ``--out`` folder)."""
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/last.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the run files already in OUT (config.yaml, *.pt, history.json, tb/, labels) "
+                        "and start afresh; without it a folder that holds another run is refused")
+
+
+def check_run_folder_options(args) -> None:
+    if args.resume and args.overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+
+
 def runtime_overrides(args) -> list:
     """``--device/--seed/--workers`` as ``train.*`` config overrides."""
     out = [f"train.device={args.device}"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 
 from ..engine.config import list_configs, load_experiment
-from ._common import add_runtime_options, print_done, runtime_overrides
+from ._common import (add_run_folder_options, add_runtime_options, check_run_folder_options, print_done,
+                      runtime_overrides)
 
 METHODS = ("ccssl", "wscda", "pplo")
 
@@ -39,7 +40,7 @@ def register(sub, formatter):
     p.add_argument("--finetune-epochs", type=int, default=None, metavar="N",
                    help="CC-SSL-R: afterwards fine-tune the adapted model for N epochs with the target's real "
                         "labels (ccssl.target_data) into OUT/refined (sets ccssl.finetune_epochs)")
-    p.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/last.pt")
+    add_run_folder_options(p)
     add_runtime_options(p, "runs/adapt")
     return p
 
@@ -68,6 +69,7 @@ def ablation_overrides(args) -> list:
 
 
 def run(args) -> int:
+    check_run_folder_options(args)
     if args.method in ("wscda", "pplo"):
         return run_wscda(args)
     from ccssl.trainer import CCSSLTrainer
@@ -77,7 +79,8 @@ def run(args) -> int:
         if not os.path.isfile(args.source):
             raise FileNotFoundError(f"--source: checkpoint not found: {args.source}")
     cfg = load_experiment(args.config, list(args.overrides) + ablation_overrides(args) + runtime_overrides(args))
-    trainer = CCSSLTrainer(cfg, args.out, source_checkpoint=args.source, resume=args.resume, quiet=args.quiet)
+    trainer = CCSSLTrainer(cfg, args.out, source_checkpoint=args.source, resume=args.resume, quiet=args.quiet,
+                           overwrite=args.overwrite)
     result = trainer.fit()
     print_done(trainer, result, cfg, args.out, f", labels in {args.out}/ssl_labels/")
     if cfg.ccssl is not None and cfg.ccssl.finetune_epochs > 0:
@@ -86,8 +89,10 @@ def run(args) -> int:
         refined_dir = os.path.join(args.out, "refined")
         rcfg = finetune_config(cfg, trainer.last_path)
         print(f"CC-SSL-R: fine-tuning with the target labels for {rcfg.train.epochs} epochs -> {refined_dir}")
-        refined = Trainer(rcfg, refined_dir, resume=args.resume and os.path.isfile(os.path.join(refined_dir, "last.pt")),
-                          quiet=args.quiet)
+        again = args.resume and os.path.isfile(os.path.join(refined_dir, "last.pt"))
+        # resuming before the fine-tuning wrote its first checkpoint restarts the fine-tuning
+        refined = Trainer(rcfg, refined_dir, resume=again, quiet=args.quiet,
+                          overwrite=args.overwrite or (args.resume and not again))
         print_done(refined, refined.fit(), rcfg, refined_dir)
     return 0
 
@@ -108,7 +113,8 @@ def run_wscda(args) -> int:
             raise FileNotFoundError(f"--source: checkpoint not found: {args.source}")
     cfg, wcfg = load_wscda_experiment(args.config, list(args.overrides) + runtime_overrides(args))
     cls = PPLOTrainer if args.method == "pplo" else WSCDATrainer
-    trainer = cls(cfg, wcfg, args.out, source_checkpoint=args.source, resume=args.resume, quiet=args.quiet)
+    trainer = cls(cfg, wcfg, args.out, source_checkpoint=args.source, resume=args.resume, quiet=args.quiet,
+                           overwrite=args.overwrite)
     result = trainer.fit()
     extra = f", labels in {args.out}/pplo_labels/" if args.method == "pplo" else ""
     print_done(trainer, result, trainer.cfg, args.out, extra)

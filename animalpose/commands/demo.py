@@ -105,9 +105,11 @@ def run(args) -> int:
         print(f"[{step}/{total}] {name}: {what} -> {run_dir}")
         log = lambda s: print("      " + s)  # noqa: E731
         if name.startswith("ccssl"):
-            trainer = CCSSLTrainer(cfg, run_dir, source_checkpoint=source_ckpt, quiet=args.quiet, log=log)
+            # the demo owns OUT/runs: a second `make demo` retrains each run from scratch
+            trainer = CCSSLTrainer(cfg, run_dir, source_checkpoint=source_ckpt, quiet=args.quiet, log=log,
+                                   overwrite=True)
         else:
-            trainer = Trainer(cfg, run_dir, quiet=args.quiet, log=log)
+            trainer = Trainer(cfg, run_dir, quiet=args.quiet, log=log, overwrite=True)
         trainer.fit()
         # the final weights (not the best epoch: picking by test score would flatter the numbers)
         results[name] = trainer.last_val if trainer.last_val is not None else trainer.validate(cfg.train.epochs - 1)

@@ -7,7 +7,7 @@ import os
 
 from ..engine.config import DATASETS
 from ..engine.evaluator import BOXES, PROTOCOLS
-from ._common import add_runtime_options
+from ._common import add_runtime_options, check_number, file_stem
 from ._progress import Steps
 
 
@@ -77,6 +77,11 @@ def run(args) -> int:
     from ..engine.inference import load_trained
     from ..engine.runtime import resolve_device
 
+    check_number(args.batch_size, "--batch-size", low=1)
+    check_number(args.alpha, "--alpha", low=0, high=1, low_open=True)
+    check_number(args.det_score_threshold, "--det-score-threshold", low=0, high=1)
+    check_number(args.workers, "--workers", low=0)
+    file_stem(args.stem)
     names = args.name or []
     if names and len(names) != len(args.checkpoint):
         raise ValueError(f"--name given {len(names)} times for {len(args.checkpoint)} --checkpoint values")
@@ -100,9 +105,7 @@ def run(args) -> int:
             data = DataConfig(dataset=args.dataset, root=data.root)
         data = dataclasses.replace(data, **changes)
         protocol = args.protocol or cfg.eval.protocol
-        batch = args.batch_size or cfg.eval.batch_size
-        if batch < 1:
-            raise ValueError(f"--batch-size must be >= 1, got {batch}")
+        batch = args.batch_size if args.batch_size is not None else cfg.eval.batch_size
         source = build_source(data, aspect_ratio=tm.codec.input_size[0] / tm.codec.input_size[1])
         if is_bottomup(cfg) or protocol == "coco":
             b = keypoint_benchmark(source)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from ..engine.config import list_configs, load_experiment
-from ._common import add_runtime_options, print_done, runtime_overrides
+from ._common import add_run_folder_options, add_runtime_options, check_run_folder_options, print_done, runtime_overrides
 
 
 def register(sub, formatter):
@@ -18,7 +18,7 @@ def register(sub, formatter):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set optim.lr=1e-3 --set train_data.root=data "
                         "(repeatable; values are YAML)")
-    p.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/last.pt")
+    add_run_folder_options(p)
     p.add_argument("--no-pretrained", action="store_true",
                    help="train from scratch although the config names an ImageNet backbone "
                         "(model.options.pretrained_backbone, which must otherwise exist)")
@@ -28,9 +28,10 @@ def register(sub, formatter):
 
 def run(args) -> int:
     from ..engine.trainer import make_trainer
+    check_run_folder_options(args)
     extra = ["model.options.pretrained_backbone=null"] if args.no_pretrained else []
     cfg = load_experiment(args.config, list(args.overrides) + extra + runtime_overrides(args))
-    trainer = make_trainer(cfg, args.out, resume=args.resume, quiet=args.quiet)
+    trainer = make_trainer(cfg, args.out, resume=args.resume, quiet=args.quiet, overwrite=args.overwrite)
     result = trainer.fit()
     print_done(trainer, result, cfg, args.out)
     return 0

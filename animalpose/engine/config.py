@@ -14,6 +14,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from . import configio
 from .configio import ConfigError
 
+def _require(ok: bool, key: str, want: str, value) -> None:
+    """One line naming the key when a numeric setting is out of range (or NaN / infinite)."""
+    if not ok:
+        raise ValueError(f"{key} must be {want}, got {value!r}")
+
+
+def _finite(x) -> bool:
+    import math
+    return x is not None and math.isfinite(float(x))
+
+
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 def _dataset_names() -> Tuple[str, ...]:
@@ -85,6 +96,12 @@ class CodecConfig:
     sigma: float = 1.0
     options: Dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        for key in ("input_size", "heatmap_size"):
+            v = getattr(self, key)
+            _require(len(v) == 2 and all(int(x) >= 1 for x in v), f"codec.{key}", "two integers >= 1 (w, h)", v)
+        _require(_finite(self.sigma) and self.sigma > 0, "codec.sigma", "a finite number > 0", self.sigma)
+
 
 @dataclass
 class AugmentConfig:
@@ -122,8 +139,12 @@ class OptimConfig:
     def __post_init__(self):
         if self.name not in ("rmsprop", "adam", "sgd"):
             raise ValueError(f"optim.name must be rmsprop, adam or sgd, got {self.name!r}")
-        if not self.lr > 0:
-            raise ValueError(f"optim.lr must be > 0, got {self.lr}")
+        _require(_finite(self.lr) and self.lr > 0, "optim.lr", "a finite number > 0", self.lr)
+        for key in ("momentum", "weight_decay"):
+            v = getattr(self, key)
+            _require(_finite(v) and v >= 0, f"optim.{key}", "a finite number >= 0", v)
+        _require(_finite(self.gamma) and self.gamma > 0, "optim.gamma", "a finite number > 0", self.gamma)
+        _require(all(int(m) >= 0 for m in self.milestones), "optim.milestones", "epochs >= 0", self.milestones)
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ValueError(f"optim.betas must be two numbers in [0, 1), got {self.betas}")
         if self.scheduler_step not in ("after_epoch", "before_epoch"):
@@ -140,6 +161,13 @@ class LossConfig:
     joint_weights: Optional[List[float]] = None
     heatmap_weight: float = 1.0           # dekr: heatmap MSE factor
     offset_weight: float = 0.03           # dekr: smooth-L1 offset factor
+
+    def __post_init__(self):
+        for key in ("heatmap_weight", "offset_weight"):
+            v = getattr(self, key)
+            _require(_finite(v) and v >= 0, f"loss.{key}", "a finite number >= 0", v)
+        _require(self.joint_weights is None or all(_finite(w) and w >= 0 for w in self.joint_weights),
+                 "loss.joint_weights", "null or finite numbers >= 0", self.joint_weights)
 
 
 @dataclass
@@ -182,6 +210,16 @@ class TrainConfig:
                                           # (the official runs: HRNet 4 x 32, DEKR 4 x 10); launch with torchrun
     channels_last: bool = True            # NHWC convs: a demo-hourglass step is 1.33x faster on the 2-core CPU
 
+    def __post_init__(self):
+        for key, low in (("epochs", 1), ("batch_size", 1), ("workers", 0), ("val_every", 0), ("log_images", 0),
+                         ("world_size", 1)):
+            v = getattr(self, key)
+            _require(v >= low, f"train.{key}", f"an integer >= {low}", v)
+        _require(self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1, "train.max_steps_per_epoch",
+                 "null or an integer >= 1", self.max_steps_per_epoch)
+        _require(self.grad_clip is None or (_finite(self.grad_clip) and self.grad_clip > 0), "train.grad_clip",
+                 "null or a finite number > 0", self.grad_clip)
+
 
 @dataclass
 class EvalConfig:
@@ -193,6 +231,8 @@ class EvalConfig:
                                           # split) | test (best_on_test.pt, labelled as selection on the test set)
 
     def __post_init__(self):
+        _require(self.batch_size >= 1, "eval.batch_size", "an integer >= 1", self.batch_size)
+        _require(_finite(self.alpha) and 0 < self.alpha <= 1, "eval.alpha", "a number in (0, 1]", self.alpha)
         if self.selection not in ("val", "test"):
             raise ValueError(f"eval.selection must be val or test, got {self.selection!r}")
 

@@ -181,9 +181,6 @@ def load(cls, path: Optional[str] = None, overrides: Sequence[str] = (), base: O
 
 
 def dump(obj, path: str) -> None:
-    """Write a config dataclass as YAML (atomically)."""
-    import os
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        yaml.safe_dump(to_dict(obj), f, sort_keys=False)
-    os.replace(tmp, path)
+    """Write a config dataclass as YAML (atomically, through a uniquely named temporary file)."""
+    from .run_folder import atomic_write_text
+    atomic_write_text(path, yaml.safe_dump(to_dict(obj), sort_keys=False))

@@ -16,6 +16,7 @@ wrapped in DistributedDataParallel; rank 0 logs and writes files.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -30,6 +31,7 @@ from ..codecs import build_codec
 from ..keypoints import get_spec
 from ..models import build_model, load_checkpoint, save_checkpoint
 from . import runtime
+from . import run_folder
 from .config import AugmentConfig, ExperimentConfig, save_experiment
 from .configio import to_dict
 from .data import TopDownDataset, build_normalize, build_source, seed_worker
@@ -49,7 +51,34 @@ def make_trainer(cfg: ExperimentConfig, out_dir: str, **kwargs) -> "Trainer":
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+    """The loss, a gradient or a weight became NaN or infinite."""
+
+
+#: config keys that may differ when a run is resumed (everything else is refused)
+RESUME_MAY_CHANGE = ("train.epochs", "train.workers", "train.device", "train.log_images")
+
+
+def _flatten(d, prefix: str = "") -> Dict[str, object]:
+    out = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v and not key.endswith("options") and not key.endswith("overrides"):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_changes(old: Dict, new: Dict):
+    """Dotted keys whose values differ between two config dicts, except :data:`RESUME_MAY_CHANGE`."""
+    a, b = _flatten(old), _flatten(new)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in RESUME_MAY_CHANGE)
+
+
+def finite_model(model: torch.nn.Module) -> bool:
+    """Whether every parameter and buffer of ``model`` is finite (one reduction per tensor, one sync)."""
+    sums = [t.float().sum() for t in list(model.parameters()) + list(model.buffers()) if t.is_floating_point()]
+    return bool(torch.isfinite(torch.stack(sums)).all()) if sums else True
 
 
 def build_model_from_config(cfg: ExperimentConfig, log: Callable[[str], None] = print) -> torch.nn.Module:
@@ -129,10 +158,21 @@ class Trainer:
     """
 
     def __init__(self, cfg: ExperimentConfig, out_dir: str, resume: bool = False, quiet: bool = False,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, overwrite: bool = False):
         self.cfg, self.out_dir, self.quiet = cfg, out_dir, quiet
         self.dist, self.device = runtime.init_distributed(cfg.train.device)
         self.log = log if self.dist.is_main else (lambda *_: None)
+        self._lock = None
+        if self.dist.is_main:                 # one run per folder, held while it writes
+            self._lock = run_folder.claim(out_dir, resume=resume, overwrite=overwrite)
+            atexit.register(run_folder.release, self._lock)
+        try:
+            self._setup(cfg, out_dir, resume)
+        except BaseException:
+            run_folder.release(self._lock)
+            raise
+
+    def _setup(self, cfg: ExperimentConfig, out_dir: str, resume: bool) -> None:
         runtime.seed_everything(cfg.train.seed, cfg.train.deterministic)
         require_backbone(cfg)                  # before reading any data
         self.codec = build_codec_from_config(cfg)
@@ -154,11 +194,13 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.start_epoch, self.best, self.history = 0, -math.inf, []
         self.last_val: Optional[Dict] = None   # validation result of the latest validated epoch
+        if resume:
+            self.check_resumable()             # refuses a changed config before anything is rewritten
+            if not self.resumes_later:
+                self._resume()
         if self.dist.is_main:
             os.makedirs(out_dir, exist_ok=True)
             save_experiment(cfg, os.path.join(out_dir, "config.yaml"))
-        if resume:
-            self._resume()
         self.writer = None
         if self.dist.is_main:
             from torch.utils.tensorboard import SummaryWriter
@@ -206,14 +248,15 @@ class Trainer:
             best = max(scored, key=lambda r: r[key])
             out["best_on_" + self.cfg.eval.selection] = {"epoch": best["epoch"], key: best[key],
                                                          "checkpoint": os.path.basename(self.best_path)}
-        with open(os.path.join(self.out_dir, "selection.json"), "w") as f:
-            json.dump(out, f, indent=1)
+        run_folder.atomic_write_text(os.path.join(self.out_dir, "selection.json"), json.dumps(out, indent=1))
 
     def checkpoint_extra(self) -> dict:
         """Further entries a subclass stores in every checkpoint (e.g. a discriminator's state)."""
         return {}
 
     def _save(self, path: str, epoch: int, full: bool) -> None:
+        if not finite_model(self.model):
+            raise TrainingDiverged(f"the weights are non-finite at epoch {epoch + 1}; {path} was not written")
         extra = {"epoch": epoch, "config": to_dict(self.cfg), "spec_definition": self.spec.to_dict(),
                  "best_metric": self.best,
                  "metric": self.cfg.eval.protocol, "history": self.history, **self.checkpoint_extra()}
@@ -222,7 +265,12 @@ class Trainer:
                           "rng": runtime.rng_state()})
         save_checkpoint(path, self.model, **extra)
 
-    def _resume(self) -> None:
+    #: a subclass that builds further modules first and calls :meth:`_resume` itself (WS-CDA)
+    resumes_later = False
+
+    def check_resumable(self) -> dict:
+        """Read ``OUT/last.pt`` for ``--resume``: it must exist, be resumable, and have been written
+        with this config (up to :data:`RESUME_MAY_CHANGE`); returns its contents."""
         if not os.path.isfile(self.last_path):
             raise FileNotFoundError(f"--resume: no checkpoint at {self.last_path}")
         try:
@@ -233,6 +281,15 @@ class Trainer:
         missing = [k for k in ("epoch", "optimizer", "scheduler", "rng") if k not in meta]
         if missing:
             raise ValueError(f"{self.last_path}: not a resumable checkpoint (missing {', '.join(missing)})")
+        changed = config_changes(meta.get("config", {}), to_dict(self.cfg))
+        if changed:
+            raise ValueError(f"--resume: the config differs from the run's in {', '.join(changed)} (only "
+                             f"{', '.join(RESUME_MAY_CHANGE)} may change on resume); start a new run instead")
+        return meta
+
+    def _resume(self) -> None:
+        meta = self.check_resumable()
+        state = meta.get("state_dict", {})
         load_checkpoint(self.model, state)
         self.optimizer.load_state_dict(meta["optimizer"])
         self.scheduler.load_state_dict(meta["scheduler"])
@@ -263,20 +320,35 @@ class Trainer:
                           drop_last=len(dataset) >= t.batch_size * 2, worker_init_fn=seed_worker,
                           pin_memory=self.device.type == "cuda")
 
+    def diverged(self, what: str, epoch: int, step: int, bar=None) -> TrainingDiverged:
+        """The error of a non-finite ``what``: names the last checkpoint only if it exists (every saved
+        checkpoint is finite: :meth:`_save` refuses non-finite weights)."""
+        if bar is not None:
+            bar.finish()
+        where = (f"the last finite checkpoint is {self.last_path}" if os.path.isfile(self.last_path)
+                 else "no checkpoint was written")
+        return TrainingDiverged(f"{what} became non-finite at epoch {epoch + 1} step {step + 1}; stopped, {where}")
+
+    def _check_weights(self, epoch: int, step: int, bar=None) -> None:
+        if not finite_model(self.model):
+            raise self.diverged("a weight (after the optimiser step)", epoch, step, bar)
+
     def optimizer_step(self, loss: torch.Tensor, epoch: int, step: int, bar=None) -> None:
-        """Backward + optimiser step; a NaN/inf loss stops the run (the last checkpoint stays as it was)."""
+        """Backward + optimiser step; a non-finite loss, gradient or updated weight stops the run
+        before anything is saved (:meth:`diverged`)."""
         if not torch.isfinite(loss):
-            if bar is not None:
-                bar.finish()
-            raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; "
-                                   f"stopped, the last good checkpoint is {self.last_path}")
+            raise self.diverged(f"the loss ({loss.item()})", epoch, step, bar)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        grads = [p.grad.float().sum() for p in self.model.parameters() if p.grad is not None]
+        if grads and not bool(torch.isfinite(torch.stack(grads)).all()):
+            raise self.diverged("a gradient", epoch, step, bar)
         if self.cfg.train.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
         factor = warmup_factor(epoch * getattr(self, "_steps_per_epoch", 0) + step, self.cfg.optim)
         if factor == 1.0:
             self.optimizer.step()
+            self._check_weights(epoch, step, bar)
             return
         scheduled = [g["lr"] for g in self.optimizer.param_groups]
         for g, lr in zip(self.optimizer.param_groups, scheduled):
@@ -284,6 +356,7 @@ class Trainer:
         self.optimizer.step()
         for g, lr in zip(self.optimizer.param_groups, scheduled):
             g["lr"] = lr
+        self._check_weights(epoch, step, bar)
 
     def train_epoch(self, epoch: int) -> float:
         from ..commands._progress import Steps
@@ -338,7 +411,14 @@ class Trainer:
         self.writer.add_images("val/predictions", np.stack(pics), epoch, dataformats="NHWC")
 
     def fit(self) -> Dict:
-        """Train for the configured epochs; returns ``{"best", "last_epoch", "history"}``."""
+        """Train for the configured epochs; returns ``{"best", "last_epoch", "history"}``.  The run
+        folder's lock is released at the end, also when the run fails."""
+        try:
+            return self._fit()
+        finally:
+            run_folder.release(self._lock)
+
+    def _fit(self) -> Dict:
         cfg = self.cfg
         for epoch in range(self.start_epoch, cfg.train.epochs):
             t0 = time.time()
@@ -368,8 +448,8 @@ class Trainer:
                 self.writer.add_scalar("train/lr", record["lr"], epoch)
             if self.dist.is_main:
                 self._save(self.last_path, epoch, full=True)
-                with open(os.path.join(self.out_dir, "history.json"), "w") as f:
-                    json.dump(self.history, f, indent=1)
+                run_folder.atomic_write_text(os.path.join(self.out_dir, "history.json"),
+                                             json.dumps(self.history, indent=1))
             msg = f"epoch {epoch + 1}/{cfg.train.epochs}  loss {loss:.4g}  lr {record['lr']:.3g}"
             if val is not None:
                 msg += f"  {cfg.eval.protocol} {100 * record[cfg.eval.protocol]:.2f}"
