@@ -25,6 +25,6 @@ setup(
         "pyyaml>=6.0",
         "matplotlib>=3.6",
     ],
-    extras_require={"dev": ["pytest>=7", "pytest-xdist>=3"]},
+    extras_require={"dev": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6.80"]},
     entry_points={"console_scripts": ["animalpose=animalpose.cli:main"]},
 )

@@ -80,13 +80,18 @@ class AnimalPose:
         if not isinstance(images, dict):
             raise DatasetFormatError(ann_file, "'images' is not a dict of id -> file name (the official "
                                                "keypoints.json); a COCO-style list is read by AnimalPoseCoco")
+        bad = [k for k, v in images.items() if not isinstance(v, str) or not v]
+        if bad:
+            raise DatasetFormatError(ann_file, f"'images' entry {bad[0]!r}: the file name must be a non-empty string")
+        if not isinstance(doc["annotations"], list):
+            raise DatasetFormatError(ann_file, "'annotations' is not a list")
         self.categories_by_id = dict(ANIMALPOSE_CATEGORIES)
         self.order = None
         cats = doc.get("categories")
         if isinstance(cats, list) and cats:
             try:
                 self.categories_by_id = {int(c["id"]): str(c["name"]) for c in cats}
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 raise DatasetFormatError(ann_file, "'categories' entries need an integer 'id' and a 'name'") from None
             names = [c.get("keypoints") for c in cats if c.get("keypoints")]
             if names:
@@ -99,6 +104,8 @@ class AnimalPose:
         self.items: List[dict] = []
         self.all_items: List[dict] = []
         for n, ann in enumerate(doc["annotations"]):
+            if not isinstance(ann, dict):
+                raise DatasetFormatError(ann_file, f"annotation {n} is not an object")
             try:
                 kp = np.asarray(ann["keypoints"], np.float32).reshape(-1, 3) if ann["keypoints"] else None
                 bbox = np.asarray(ann["bbox"], np.float32)
@@ -106,13 +113,16 @@ class AnimalPose:
                 file_name = images[str(ann["image_id"])]
             except KeyError as e:
                 raise DatasetFormatError(ann_file, f"annotation {n}: missing field or image id {e}") from None
-            except (TypeError, ValueError):
-                raise DatasetFormatError(ann_file, f"annotation {n}: keypoints must be 20 x [x, y, v]") from None
+            except (TypeError, ValueError, OverflowError):
+                raise DatasetFormatError(ann_file, f"annotation {n}: keypoints, bbox and category_id must be "
+                                                   "numbers (20 x [x, y, v], 4, 1)") from None
             if kp is None or kp.shape != (20, 3):
                 raise DatasetFormatError(ann_file, f"annotation {n}: expected 20 keypoints [x, y, v], "
                                                    f"got {None if kp is None else kp.shape}")
             if bbox.shape != (4,):
                 raise DatasetFormatError(ann_file, f"annotation {n}: bbox must be [xmin, ymin, xmax, ymax]")
+            if not (np.isfinite(kp).all() and np.isfinite(bbox).all()):
+                raise DatasetFormatError(ann_file, f"annotation {n}: keypoints or bbox hold NaN or infinite values")
             if bbox[2] < bbox[0] or bbox[3] < bbox[1]:
                 raise DatasetFormatError(ann_file, f"annotation {n}: bbox {bbox.tolist()} is not [xmin, ymin, xmax, "
                                                    "ymax] (xmax < xmin or ymax < ymin); an x, y, w, h file is "

@@ -57,9 +57,11 @@ def load_coco_json(ann_file, num_joints: int = NUM_JOINTS) -> Dict:
         if not isinstance(box, list) or len(box) != 4:
             raise DatasetFormatError(path, f"annotation {aid}: bbox must be 4 numbers [x, y, w, h]")
         try:
-            np.asarray(kp, np.float64) + np.asarray(box, np.float64).sum()
+            finite = np.isfinite(np.asarray(kp, np.float64)).all() and np.isfinite(np.asarray(box, np.float64)).all()
         except (TypeError, ValueError):
             raise DatasetFormatError(path, f"annotation {aid}: keypoints / bbox are not all numbers") from None
+        if not finite:
+            raise DatasetFormatError(path, f"annotation {aid}: keypoints / bbox hold NaN or infinite values")
     return data
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -89,7 +90,16 @@ def box_xyxy(bbox_xywh, width: int, height: int, convention: str = "hrnet") -> n
 def _numbers(value, n: int) -> bool:
     if not isinstance(value, list) or len(value) != n:
         return False
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+
+
+def _is_id(value) -> bool:
+    """A COCO id: an integer or a string (hashable, not a bool)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 class CocoKeypointSet:
@@ -158,7 +168,7 @@ class CocoKeypointSet:
                         if key == "images" and isinstance(data.get(key), dict) else " (not a COCO annotation file?)")
                 raise DatasetFormatError(path, f"missing '{key}' list{hint}")
         cats = data.get("categories", [])
-        if not isinstance(cats, list) or not all(isinstance(c, dict) and "id" in c for c in cats):
+        if not isinstance(cats, list) or not all(isinstance(c, dict) and _is_id(c.get("id")) for c in cats):
             raise DatasetFormatError(path, "'categories' must be a list of {id, name, keypoints, ...}")
         return data
 
@@ -225,6 +235,12 @@ class CocoKeypointSet:
             if missing:
                 ref = img.get("id") if isinstance(img, dict) else img
                 raise DatasetFormatError(path, f"image entry {ref!r} lacks {', '.join(missing)}")
+            if not _is_id(img["id"]) or not isinstance(img["file_name"], str) or not img["file_name"]:
+                raise DatasetFormatError(path, f"image entry {img['id']!r}: id must be an integer or string and "
+                                               "file_name a non-empty string")
+            if not (_positive(img["width"]) and _positive(img["height"])):
+                raise DatasetFormatError(path, f"image {img['id']!r}: width and height must be positive numbers, "
+                                               f"got {img['width']!r}, {img['height']!r}")
             self.imgs[img["id"]] = img
         self.image_ids: List[Any] = list(self.imgs)
         self.anns_by_image: Dict[Any, List[Dict]] = {i: [] for i in self.image_ids}
@@ -232,23 +248,35 @@ class CocoKeypointSet:
         for n, ann in enumerate(data["annotations"]):
             if not isinstance(ann, dict):
                 raise DatasetFormatError(path, f"annotation {n} is not an object")
+            if "category_id" in ann and not _is_id(ann["category_id"]):
+                raise DatasetFormatError(path, f"annotation {n}: category_id must be an integer or string, got "
+                                               f"{ann['category_id']!r}")
             if self.category_ids is not None and ann.get("category_id") not in self.category_ids:
                 continue
             if "id" not in ann:
                 raise DatasetFormatError(path, f"annotation {n} has no 'id'")
             aid = ann["id"]
+            if not _is_id(aid):
+                raise DatasetFormatError(path, f"annotation {n}: id must be an integer or string, got {aid!r}")
             for key in ("image_id", "keypoints", "bbox"):
                 if key not in ann:
                     raise DatasetFormatError(path, f"annotation {aid} has no '{key}'")
-            if ann["image_id"] not in self.imgs:
+            if not _is_id(ann["image_id"]) or ann["image_id"] not in self.imgs:
                 raise DatasetFormatError(path, f"annotation {aid} refers to unknown image_id {ann['image_id']!r}")
+            for key in ("area", "iscrowd"):
+                v = ann.get(key, 0)
+                if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                    raise DatasetFormatError(path, f"annotation {aid}: {key} must be a finite number >= 0, got {v!r}")
             if not _numbers(ann["keypoints"], 3 * k):
                 kp = ann["keypoints"]
+                if isinstance(kp, list) and len(kp) == 3 * k:
+                    raise DatasetFormatError(path, f"annotation {aid}: keypoints hold NaN, infinite or non-numeric "
+                                                   "values")
                 got = f"{len(kp)} numbers" if isinstance(kp, list) else type(kp).__name__
-                raise DatasetFormatError(path, f"annotation {aid}: keypoints has {got}, expected {3 * k} numbers "
-                                               f"({k} joints of spec {self.spec})")
+                raise DatasetFormatError(path, f"annotation {aid}: keypoints has {got}, expected {3 * k} "
+                                               f"numbers ({k} joints of spec {self.spec})")
             if not _numbers(ann["bbox"], 4):
-                raise DatasetFormatError(path, f"annotation {aid}: bbox must be 4 numbers [x, y, w, h]")
+                raise DatasetFormatError(path, f"annotation {aid}: bbox must be 4 finite numbers [x, y, w, h]")
             kp = np.asarray(ann["keypoints"], np.float32).reshape(k, 3)
             if self.order is not None:
                 kp = kp[self.order]

@@ -42,6 +42,7 @@ import csv
 import glob
 import hashlib
 import json
+import math
 import os
 import re
 from typing import Dict, List, Optional, Sequence
@@ -88,9 +89,13 @@ def _cell(value: str, where: str) -> float:
     if v == "" or v.lower() == "nan":
         return float("nan")
     try:
-        return float(v)
+        x = float(v)
     except ValueError:
         raise DatasetFormatError(where, f"{value!r} is not a number") from None
+    if math.isinf(x):
+        raise DatasetFormatError(where, f"{value!r} is not a finite coordinate (empty or NaN cells mean "
+                                        "'not labelled')")
+    return x
 
 
 def read_labels(path: str, bodyparts: Sequence[str], individuals: Optional[Sequence[str]] = None):
@@ -209,7 +214,11 @@ class DLCProject:
         self.videos = sorted({f["video"] for f in frames})
         if test_fraction is None:
             tf = self.config.get("TrainingFraction")
-            test_fraction = 1.0 - float(tf[0]) if isinstance(tf, list) and tf else 0.2
+            if tf is not None and not (isinstance(tf, list) and tf and isinstance(tf[0], (int, float))
+                                       and not isinstance(tf[0], bool) and 0.0 < tf[0] <= 1.0):
+                raise DatasetFormatError(os.path.join(self.root, "config.yaml"),
+                                         f"TrainingFraction must be a list of fractions in (0, 1], got {tf!r}")
+            test_fraction = 1.0 - float(tf[0]) if tf else 0.2
         if not 0.0 <= float(test_fraction) < 1.0:
             raise ValueError(f"dlc test_fraction must be in [0, 1), got {test_fraction}")
         self.test_videos, test_frames = self._split(frames, list(test_videos), split_by, float(test_fraction),

@@ -24,3 +24,26 @@ def read_json(path, kind: str = "annotation file"):
         raise DatasetFormatError(path, f"{kind} not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DatasetFormatError(path, f"not valid JSON ({e})") from None
+
+
+def read_index_file(path, kind: str = "split index file"):
+    """A 1-D array of non-negative integer indices from a ``.npy`` file, or :class:`DatasetFormatError`
+    naming it (missing, truncated or not ``.npy``, pickled, non-integer or negative values)."""
+    import numpy as np
+
+    path = str(path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DatasetFormatError(path, f"{kind} not found") from None
+    except Exception as e:  # noqa: BLE001 - numpy raises several types for truncated or foreign files
+        raise DatasetFormatError(path, f"not a readable .npy {kind} ({type(e).__name__}: {e})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iuf":
+        raise DatasetFormatError(path, f"{kind} must hold integer indices, got dtype {getattr(arr, 'dtype', '?')}")
+    arr = arr.ravel()
+    if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        raise DatasetFormatError(path, f"{kind} holds non-integer values")
+    arr = arr.astype(np.int64)
+    if arr.size and arr.min() < 0:
+        raise DatasetFormatError(path, f"{kind} holds negative indices")
+    return arr

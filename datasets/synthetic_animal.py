@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
-from .errors import DatasetFormatError
+from .errors import DatasetFormatError, read_index_file
 from .sample import PoseSample, image_size, square_crop
 
 #: mesh vertex ids of the 18 joints (CC-SSL loader order = TigDog horse order)
@@ -51,7 +51,9 @@ def read_keypoints_file(path: str, animal: str) -> tuple:
         raise DatasetFormatError(path, f"not a readable .npy array ({e.__class__.__name__})") from None
     if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] not in (18, NUM_MESH_VERTICES):
         raise DatasetFormatError(path, f"expected an array of shape (18, 3) or ({NUM_MESH_VERTICES}, 3), got {arr.shape}")
-    arr = arr.astype(np.float32)
+    arr = arr.astype(np.float32) if arr.dtype.kind in "iuf" else None
+    if arr is None or not np.isfinite(arr).all():
+        raise DatasetFormatError(path, "keypoints must be finite numbers (NaN, infinite or non-numeric values)")
     if arr.shape[0] == 18:
         return arr, None
     if animal not in VERTEX_IDS:
@@ -94,7 +96,7 @@ class SyntheticAnimal:
             idx_file = os.path.join(split_dir or self.folder, f"{split}_idxs.npy")
             if not os.path.isfile(idx_file):
                 raise DatasetFormatError(idx_file, "split index file not found")
-            idxs = np.load(idx_file).astype(np.int64).ravel()
+            idxs = read_index_file(idx_file)
             if idxs.size and (idxs.min() < 0 or idxs.max() >= len(files)):
                 raise DatasetFormatError(idx_file, f"indices out of range for {len(files)} images")
         self.min_visible, self.occlusion_visible, self.crop_factor = min_visible, occlusion_visible, crop_factor

@@ -34,7 +34,7 @@ import scipy.io
 
 from animalpose.keypoints import TIGER_REMAP
 
-from .errors import DatasetFormatError
+from .errors import DatasetFormatError, read_index_file
 from .sample import PoseSample, image_size, square_crop
 
 CROP_PROTOCOLS = {"ccssl": (1.5, 0.0), "uda": (1.25, 15.0)}
@@ -74,6 +74,8 @@ def _frame_landmarks(landmarks, f: int, path: str) -> np.ndarray:
     if coords.ndim != 2 or coords.shape[1] != 2 or coords.shape[0] < 18 or vis.shape[0] != coords.shape[0]:
         raise DatasetFormatError(path, f"frame offset {f}: expected 19x2 coordinates and 19x1 visibility, "
                                        f"got {coords.shape} and {vis.shape}")
+    if not (np.isfinite(coords).all() and np.isfinite(vis).all()):
+        raise DatasetFormatError(path, f"frame offset {f}: landmarks hold NaN or infinite values")
     return np.hstack([coords, vis])
 
 
@@ -158,7 +160,7 @@ class TigDog:
                 raise DatasetFormatError(path, "TigDog split file not found (the official split ships in the CC-SSL "
                                                "release's data/real_animal/<animal>/; or set split_dir: null for the "
                                                "seeded split by video)")
-            idx = np.load(path).astype(np.int64).ravel()
+            idx = read_index_file(path, "TigDog split file")
             if idx.size and (idx.min() < 0 or idx.max() >= len(frames)):
                 raise DatasetFormatError(path, f"indices out of range for {len(frames)} labelled frames")
             chosen = [frames[i] for i in idx]

@@ -205,3 +205,69 @@ def test_lite_variants_keep_the_official_layout():
     keys = set(de.state_dict())
     assert {"transition_heatmap.0.weight", "head_heatmap.1.weight", "offset_feature_layers.16.0.regular_matrix",
             "offset_final_layer.16.weight", "stage4.0.fuse_layers.3.0.0.0.weight"} <= keys
+
+
+def test_predict_command_on_a_dekr_checkpoint_finds_every_person(coco_root, tmp_path, capsys):
+    """``predict`` runs bottom-up models without --bbox; its poses are predict_image's, in image pixels."""
+    from animalpose.engine.inference import load_trained
+    from datasets.sample import read_image
+    out = str(tmp_path / "run")
+    assert main(["pretrain", "--config", "demo_human_dekr", "--set", f"train_data.root={coco_root}",
+                 "--set", f"val_data.root={coco_root}", "--set", "codec.input_size=[64, 64]",
+                 "--set", "codec.heatmap_size=[16, 16]", "--set", "train.epochs=1", "--set", "train.batch_size=3",
+                 "--set", "train.val_every=0",
+                 "--set", "model.options={width: 8, stem_channels: 16, offset_channels_per_joint: 4}",
+                 "--out", out, "--workers", "0", "--device", "cpu", "--quiet"]) == 0
+    ckpt = os.path.join(out, "last.pt")
+    image = os.path.join(coco_root, "coco", "val2017", "000000000001.jpg")
+    pred = tmp_path / "pred"
+    assert main(["predict", "--checkpoint", ckpt, image, "--out", str(pred), "--device", "cpu", "--quiet"]) == 0
+    doc = json.loads((pred / "keypoints.json").read_text())
+    assert doc["model"] == "bottomup" and len(doc["joints"]) == 17 and "pose score" in doc["score"]
+    tm = load_trained(ckpt, torch.device("cpu"))
+    poses, scores = predict_image(tm.model, read_image(image), tm.codec, tm.normalize, tm.spec, torch.device("cpu"))
+    assert len(doc["predictions"]) == len(poses)
+    for rec, kp, score in zip(doc["predictions"], poses, scores):
+        assert rec["file"] == image and rec["frame"] is None
+        np.testing.assert_allclose(np.array(rec["keypoints"])[:, :2], kp[:, :2], atol=0.006)
+        assert rec["score"] == pytest.approx(float(score), abs=1e-4)
+    assert (pred / (os.path.splitext(os.path.basename(image))[0] + "_pose.png")).is_file()
+    # --bbox is a top-down notion: refused in one line naming the checkpoint
+    assert main(["predict", "--checkpoint", ckpt, image, "--bbox", "0", "0", "10", "10", "--out", str(pred),
+                 "--quiet"]) == 1
+    assert "bottom-up (DEKR) model" in capsys.readouterr().err
+
+
+def test_bottomup_predictor_returns_every_person_in_image_pixels(coco_root):
+    """The predict command's bottom-up path on the perfect network output: each annotated person comes
+    back, in image pixels, with a box around its joints and a pose score."""
+    from types import SimpleNamespace
+    from animalpose.commands.predict import Predictor, _records
+    from datasets.sample import read_image
+    val = _val(coco_root)
+    k = next(i for i, image_id in enumerate(val.image_ids) if len(val.people(image_id)) >= 2)
+    image_id = val.image_ids[k]
+    exact = exact_dekr_outputs(val, 256)[k]
+    cfg = load_experiment("demo_human_dekr", ["codec.input_size=[256, 256]", "codec.heatmap_size=[64, 64]",
+                                              "bottomup.test_scales=[1.0]"])
+    tm = SimpleNamespace(model=Replay([exact], stride=4), cfg=cfg, spec=SPEC, device=torch.device("cpu"),
+                         codec=DEKRCodec(input_size=(256, 256), heatmap_size=(64, 64)),
+                         normalize=build_normalize(cfg.normalize))
+    info = val.coco.imgs[image_id]
+    image = read_image(os.path.join(val.image_dir, info["file_name"]))
+    instances = Predictor(tm, SimpleNamespace(bbox=None, flip=False, checkpoint="dekr.pt"), torch.device("cpu"))(
+        image, "img.jpg")
+    people = val.people(image_id)
+    assert len(instances) >= len(people)
+    for person in people:
+        lab = person.keypoints[:, 2] > 0
+        errs = [np.abs(inst["keypoints"][lab, :2] - person.keypoints[lab, :2]).max() for inst in instances]
+        best = instances[int(np.argmin(errs))]
+        assert min(errs) < 1e-2
+        x1, y1, x2, y2 = best["bbox"]
+        assert x1 <= person.keypoints[lab, 0].min() + 0.01 and x2 >= person.keypoints[lab, 0].max() - 0.01
+        assert y1 <= person.keypoints[lab, 1].min() + 0.01 and y2 >= person.keypoints[lab, 1].max() - 0.01
+        assert best["score"] > 0
+    recs = _records("img.jpg", None, instances)
+    assert [r["instance"] for r in recs] == list(range(len(instances)))
+    assert all(len(r["keypoints"]) == 17 for r in recs)

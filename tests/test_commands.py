@@ -122,3 +122,41 @@ def test_evaluate_compares_several_checkpoints_in_one_report(trained, tmp_path):
     csv_rows = (tmp_path / "pck.csv").read_text().strip().splitlines()
     assert len(csv_rows) == 3 and csv_rows[1].startswith("a,") and csv_rows[2].startswith("b,")
     assert main(["evaluate", "--checkpoint", ck, "--checkpoint", ck, "--name", "only_one", "--quiet"]) == 1
+
+
+def test_predict_refuses_degenerate_geometry_in_one_line(trained, tmp_path, capsys):
+    root, out = trained
+    ckpt = os.path.join(out, "best.pt")
+    img = os.path.join(root, "behaviorDiscovery2.0", "horse", "00000001.jpg")
+    tiny = str(tmp_path / "one_pixel.png")
+    cv2.imwrite(tiny, np.full((1, 1, 3), 128, np.uint8))
+    cases = [([tiny], "one_pixel.png: the image is 1x1 pixels, too small to predict on"),
+             ([img, "--bbox", "10", "10", "10", "40"], "--bbox must have X2 > X1 and Y2 > Y1"),
+             ([img, "--bbox", "50", "10", "20", "40"], "--bbox must have X2 > X1 and Y2 > Y1"),
+             ([img, "--bbox", "nan", "10", "20", "40"], "--bbox must be four finite numbers"),
+             ([img, "--bbox", "5000", "5000", "6000", "6000"], "lies outside the 160x120 image"),
+             ([img, "--max-frames", "0"], "--max-frames must be >= 1")]
+    for extra, message in cases:
+        assert main(["predict", "--checkpoint", ckpt, *extra, "--out", str(tmp_path / "p"), "--quiet"]) == 1
+        (line,) = _err(capsys)
+        assert message in line, (extra, line)
+
+
+def test_predict_keeps_same_named_inputs_apart_and_states_the_score(trained, tmp_path):
+    root, out = trained
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    first = cv2.imread(os.path.join(root, "behaviorDiscovery2.0", "horse", "00000001.jpg"))
+    cv2.imwrite(str(a / "frame.png"), first)
+    cv2.imwrite(str(b / "frame.png"), first[:, ::-1].copy())
+    pred = tmp_path / "pred"
+    assert main(["predict", "--checkpoint", os.path.join(out, "best.pt"), str(a / "frame.png"), str(b / "frame.png"),
+                 "--out", str(pred), "--quiet"]) == 0
+    doc = json.loads((pred / "keypoints.json").read_text())
+    assert doc["overlays"] == {str(a / "frame.png"): str(pred / "frame_pose.png"),
+                               str(b / "frame.png"): str(pred / "frame_2_pose.png")}
+    assert (pred / "frame_pose.png").is_file() and (pred / "frame_2_pose.png").is_file()
+    assert "not a probability" in doc["score"] and doc["model"] == "topdown"
+    for p in doc["predictions"]:
+        for x, y, s in p["keypoints"]:
+            assert round(x, 2) == x and round(y, 2) == y and round(s, 4) == s

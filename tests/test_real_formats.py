@@ -234,7 +234,7 @@ def _write_dlc(project, three_columns=False, multi=False, scorer="Jane"):
     cfg = (f"Task: openfield\nscorer: {scorer}\ndate: Oct30\nTrainingFraction:\n- 0.5\n" +
            ("multianimalproject: true\nbodyparts: MULTI!\nindividuals: [mus1, mus2]\nmultianimalbodyparts: "
             f"[{', '.join(parts)}]\nuniquebodyparts: [light]\n" if multi else
-            f"multianimalproject: false\nbodyparts:\n" + "".join(f"- {p}\n" for p in parts)))
+            "multianimalproject: false\nbodyparts:\n" + "".join(f"- {p}\n" for p in parts)))
     os.makedirs(project, exist_ok=True)
     with open(os.path.join(project, "config.yaml"), "w") as f:
         f.write(cfg)

@@ -246,7 +246,8 @@ def test_evaluate_options_are_checked_before_any_work(tmp_path):
                           (["--alpha", "-1"], "--alpha must be > 0 and <= 1, got -1.0"),
                           (["--alpha", "nan"], "--alpha must be > 0 and <= 1, got nan"),
                           (["--stem", "../../x"], "--stem must be a plain file name"),
-                          (["--stem", ".."], "--stem must be a plain file name")):
+                          (["--stem", ".."], "--stem must be a plain file name"),
+                          (["--name", "../x"], "--name must be a plain file name")):
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
             rc = main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "o"), *opts])
@@ -265,3 +266,33 @@ def test_one_line_reduces_a_worker_traceback():
     e = DatasetFormatError("whole message")                    # how PyTorch rebuilds it from a worker
     assert str(e) == "whole message" and e.path is None
     assert str(DatasetFormatError("/f.json", "bad")) == "/f.json: bad"
+
+
+# ------------------------------------------------------------------ checkpoints
+def test_crafted_checkpoint_config_is_checked_on_the_meta_device(animal_data, tmp_path, monkeypatch):
+    """A checkpoint whose stored config asks for a huge model is refused from the weights' shapes
+    before any real tensor of that model is allocated; the error names the file."""
+    from animalpose.engine.inference import load_trained
+    from animalpose.models import checkpoint as ck
+    root, _ = animal_data
+    tr = Trainer(tiny_cfg(root, **{"train.epochs": 1, "train.val_every": 0}), str(tmp_path / "run"), **QUIET)
+    tr.fit()
+    meta = torch.load(tr.last_path, map_location="cpu", weights_only=True)
+    meta["config"]["model"]["options"]["features"] = 4096            # ~ 100 GB of hourglass weights
+    crafted = tmp_path / "crafted.pt"
+    torch.save(meta, crafted)
+    built = []
+    import animalpose.engine.inference as inference
+    real_build = inference.build_model
+
+    def watched(*a, **k):
+        m = real_build(*a, **k)
+        built.append(next(m.parameters()).device.type)
+        return m
+
+    monkeypatch.setattr(inference, "build_model", watched)
+    with pytest.raises(ck.CheckpointMismatchError, match=f"checkpoint '{crafted}' does not match .*shape mismatch"):
+        load_trained(str(crafted), torch.device("cpu"))
+    assert built == ["meta"]                                          # never built for real
+    tm = load_trained(tr.last_path, torch.device("cpu"))              # the honest one loads
+    assert built == ["meta", "meta", "cpu"] and tm.spec.num_joints == 18

@@ -83,6 +83,8 @@ def run(args) -> int:
     check_number(args.workers, "--workers", low=0)
     file_stem(args.stem)
     names = args.name or []
+    for n in names:                                # a name becomes part of keypoint_results_<name>.json
+        file_stem(n, "--name")
     if names and len(names) != len(args.checkpoint):
         raise ValueError(f"--name given {len(names)} times for {len(args.checkpoint)} --checkpoint values")
     device = resolve_device(args.device)

@@ -14,7 +14,7 @@ import torch
 
 from ..keypoints import KeypointSpec, get_spec
 from ..models import build_model, load_checkpoint
-from ..models.checkpoint import read_checkpoint
+from ..models.checkpoint import read_checkpoint, state_mismatch
 from ..transforms import Normalize, affine_points, box_center_scale, get_affine_transform, invert_affine, warp_image
 from .config import ExperimentConfig
 from .configio import ConfigError, from_dict
@@ -66,8 +66,14 @@ def load_trained(path: str, device: torch.device, config: Optional[ExperimentCon
             raise ValueError(f"{path}: stored config is invalid: {e}") from None
     spec = spec_of_checkpoint(meta, config.spec, path)
     options = {k: v for k, v in config.model.options.items() if k != "pretrained_backbone"}   # weights: the checkpoint
+    try:                                   # the stored config is checked against the weights' shapes on the
+        with torch.device("meta"):         # meta device first: a crafted config allocates nothing
+            shell = build_model(config.model.name, output_channels(config, spec), **options)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{path}: stored config cannot build {config.model.name} ({e})") from None
+    state_mismatch(shell, state, repr(path))
     model = build_model(config.model.name, output_channels(config, spec), **options)
-    load_checkpoint(model, state)
+    load_checkpoint(model, state, name=path)
     model.to(device, memory_format=memory_format(config)).eval()   # NHWC by default: same outputs up to rounding
     return TrainedModel(model, config, build_codec_from_config(config), build_normalize(config.normalize), spec,
                         device, meta)

@@ -277,8 +277,9 @@ class Trainer:
             meta = torch.load(self.last_path, map_location=self.device, weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line message
             raise ValueError(f"--resume: {self.last_path} is not a readable checkpoint ({type(e).__name__})") from None
-        state = meta.get("state_dict", {}) if isinstance(meta, dict) else {}
-        missing = [k for k in ("epoch", "optimizer", "scheduler", "rng") if k not in meta]
+        if not isinstance(meta, dict):
+            raise ValueError(f"{self.last_path}: not a resumable checkpoint (not a dict)")
+        missing = [k for k in ("epoch", "optimizer", "scheduler", "rng", "state_dict") if k not in meta]
         if missing:
             raise ValueError(f"{self.last_path}: not a resumable checkpoint (missing {', '.join(missing)})")
         changed = config_changes(meta.get("config", {}), to_dict(self.cfg))
@@ -290,7 +291,7 @@ class Trainer:
     def _resume(self) -> None:
         meta = self.check_resumable()
         state = meta.get("state_dict", {})
-        load_checkpoint(self.model, state)
+        load_checkpoint(self.model, state, name=self.last_path)
         self.optimizer.load_state_dict(meta["optimizer"])
         self.scheduler.load_state_dict(meta["scheduler"])
         runtime.set_rng_state(meta["rng"])

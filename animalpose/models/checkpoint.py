@@ -124,7 +124,7 @@ def _shape(t) -> str:
 
 def load_checkpoint(model: nn.Module, path_or_state, strict: bool = True, map_location="cpu",
                     ignore_prefixes: Iterable[str] = (), weights_only: bool = True,
-                    return_meta: bool = False):
+                    return_meta: bool = False, name: str = None):
     """Load a checkpoint (path, state_dict or wrapper dict) into ``model``; returns ``model``.
 
     ``strict=True``: every key and shape must match, except ``num_batches_tracked`` buffers (missing
@@ -133,6 +133,7 @@ def load_checkpoint(model: nn.Module, path_or_state, strict: bool = True, map_lo
     loads the keys whose shapes match and warns about the rest.  Checkpoint keys starting with one
     of ``ignore_prefixes`` (e.g. ``'fc.'`` of an ImageNet classifier) are dropped first.
     ``return_meta=True`` returns ``(model, metadata)`` (the wrapper's ``epoch``, ``arch``, ...).
+    ``name`` is the file an in-memory state was read from (named in the mismatch message).
     """
     if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
         model = model.module
@@ -141,23 +142,8 @@ def load_checkpoint(model: nn.Module, path_or_state, strict: bool = True, map_lo
     if prefixes:
         state = {k: v for k, v in state.items() if not k.startswith(prefixes)}
     target = model.state_dict()
-    missing = [k for k in target if k not in state and not _is_nbt(k)]
-    unexpected = [k for k in state if k not in target and not _is_nbt(k)]
-    mismatched = [k for k in state if k in target and state[k].shape != target[k].shape]
-    if missing or unexpected or mismatched:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing key(s): {_short(missing)}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected key(s): {_short(unexpected)}")
-        if mismatched:
-            items = [f"{k} checkpoint {_shape(state[k])} vs model {_shape(target[k])}" for k in mismatched]
-            parts.append(f"{len(mismatched)} shape mismatch(es): {_short(items, 4)}")
-        msg = (f"checkpoint {_name(path_or_state)} does not match {type(model).__name__} "
-               f"({len(state)} vs {len(target)} entries): " + "; ".join(parts))
-        if strict:
-            raise CheckpointMismatchError(msg)
-        warnings.warn(msg + " — loading the matching entries only", stacklevel=2)
+    mismatched = state_mismatch(model, state, repr(name) if name else _name(path_or_state), strict=strict,
+                                target=target)
     bad = set(mismatched)
     load = {k: (state[k] if k in state and k not in bad else target[k]) for k in target}
     model.load_state_dict(load, strict=True)
@@ -233,3 +219,28 @@ def save_checkpoint(path: Union[str, os.PathLike], model_or_state, **extra) -> s
             pass
         raise
     return path
+
+
+def state_mismatch(model: nn.Module, state: dict, name: str, strict: bool = True, target: dict = None) -> list:
+    """Compare ``state``'s keys and shapes with ``model``'s (no values are copied, so ``model`` may
+    live on the ``meta`` device); raises :class:`CheckpointMismatchError` naming ``name`` when
+    ``strict``, else warns.  Returns the keys whose shapes differ."""
+    target = model.state_dict() if target is None else target
+    missing = [k for k in target if k not in state and not _is_nbt(k)]
+    unexpected = [k for k in state if k not in target and not _is_nbt(k)]
+    mismatched = [k for k in state if k in target and tuple(state[k].shape) != tuple(target[k].shape)]
+    if missing or unexpected or mismatched:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing key(s): {_short(missing)}")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected key(s): {_short(unexpected)}")
+        if mismatched:
+            items = [f"{k} checkpoint {_shape(state[k])} vs model {_shape(target[k])}" for k in mismatched]
+            parts.append(f"{len(mismatched)} shape mismatch(es): {_short(items, 4)}")
+        msg = (f"checkpoint {name} does not match {type(model).__name__} "
+               f"({len(state)} vs {len(target)} entries): " + "; ".join(parts))
+        if strict:
+            raise CheckpointMismatchError(msg)
+        warnings.warn(msg + " — loading the matching entries only", stacklevel=3)
+    return mismatched

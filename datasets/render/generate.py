@@ -95,7 +95,6 @@ def write_tigdog_split(out: str, animal: str, written) -> None:
 
 
 def _job_tigdog(out, animal, shots, frames, seed, size):
-    from ..tigdog import MIN_VISIBLE, video_split
     from .animal_writers import write_tigdog
     w = write_tigdog(out, animal, shots, frames, seed, size)
     write_tigdog_split(out, animal, w)
