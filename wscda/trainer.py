@@ -38,6 +38,7 @@ import torch
 from animalpose.engine.config import ExperimentConfig
 from animalpose.engine.data import TopDownDataset, build_source
 from animalpose.engine.optim import build_optimizer, build_scheduler
+from animalpose.engine.run_folder import atomic_write_text
 from animalpose.engine.trainer import Trainer
 from animalpose.models import load_checkpoint
 from animalpose.models.checkpoint import read_checkpoint
@@ -133,6 +134,9 @@ class WSCDATrainer(Trainer):
                     self.log(f"{self.log_name}: discriminator continued from {path}")
                 except (RuntimeError, KeyError):
                     pass
+
+    def guarded_modules(self):
+        return [self.model] + ([self.disc] if self.disc is not None else [])
 
     def checkpoint_extra(self) -> dict:
         if self.disc is None:
@@ -264,8 +268,7 @@ class WSCDATrainer(Trainer):
         means = {k: v / steps for k, v in sums.items()}
         self.loss_log.append({"epoch": epoch + 1, **{k: round(v, 6) for k, v in means.items()}})
         if self.dist.is_main:
-            with open(self._loss_log_path, "w") as f:
-                json.dump(self.loss_log, f, indent=1)
+            atomic_write_text(self._loss_log_path, json.dumps(self.loss_log, indent=1))
         parts = [f"pose {means['pose']:.4g}"]
         if "disc" in means:
             parts += [f"discriminator L_DDL {means['disc']:.4g} (acc y {100 * means['acc_y']:.0f}%, "

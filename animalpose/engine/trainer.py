@@ -254,8 +254,15 @@ class Trainer:
         """Further entries a subclass stores in every checkpoint (e.g. a discriminator's state)."""
         return {}
 
+    def guarded_modules(self):
+        """The modules whose weights must stay finite (and are saved): the model; a method adds its own."""
+        return [self.model]
+
+    def _finite(self) -> bool:
+        return all(finite_model(m) for m in self.guarded_modules())
+
     def _save(self, path: str, epoch: int, full: bool) -> None:
-        if not finite_model(self.model):
+        if not self._finite():
             raise TrainingDiverged(f"the weights are non-finite at epoch {epoch + 1}; {path} was not written")
         extra = {"epoch": epoch, "config": to_dict(self.cfg), "spec_definition": self.spec.to_dict(),
                  "best_metric": self.best,
@@ -331,7 +338,7 @@ class Trainer:
         return TrainingDiverged(f"{what} became non-finite at epoch {epoch + 1} step {step + 1}; stopped, {where}")
 
     def _check_weights(self, epoch: int, step: int, bar=None) -> None:
-        if not finite_model(self.model):
+        if not self._finite():
             raise self.diverged("a weight (after the optimiser step)", epoch, step, bar)
 
     def optimizer_step(self, loss: torch.Tensor, epoch: int, step: int, bar=None) -> None:
@@ -341,7 +348,7 @@ class Trainer:
             raise self.diverged(f"the loss ({loss.item()})", epoch, step, bar)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grads = [p.grad.float().sum() for p in self.model.parameters() if p.grad is not None]
+        grads = [p.grad.float().sum() for m in self.guarded_modules() for p in m.parameters() if p.grad is not None]
         if grads and not bool(torch.isfinite(torch.stack(grads)).all()):
             raise self.diverged("a gradient", epoch, step, bar)
         if self.cfg.train.grad_clip:
