@@ -126,6 +126,9 @@ def _dekr(width: int, dataset: str) -> List[Row]:
         ("optim.lr", 1e-3, src), ("optim.milestones", steps, src), ("train.epochs", epochs, src),
         ("train.batch_size", 10 if width == 32 else 5, "IMAGES_PER_GPU"), ("train.world_size", 4 if width == 32 else 8, "GPUS"),
         ("loss.offset_weight", 0.03, "OFFSETS_FACTOR 0.03"),
+        ("bottomup.offset_area", "official", "COCOKeypoints.get_joints area (all rows, origin) x affine scale^2"),
+        ("bottomup.train_images", "any_annotation", "COCOKeypoints: ids with any annotation"),
+        ("bottomup.multi_scale_nms_threshold", 0.15, "multi-scale test command TEST.NMS_THRE 0.15"),
     ]
 
 

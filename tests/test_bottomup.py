@@ -177,6 +177,14 @@ def test_pretrain_and_evaluate_commands(coco_root, tmp_path, capsys):
     with open(os.path.join(ev, "coco_stats.json")) as f:
         assert set(json.load(f)["demo_human_dekr"]) >= {"AP", "AP .5", "AR (L)"}
     assert os.path.isfile(os.path.join(ev, "keypoint_results.json"))
+    # multi-scale testing takes the official multi-scale pose-NMS threshold 0.15; --nms-threshold sets it
+    capsys.readouterr()
+    for extra, want in (([], "scales [1.0], pose-NMS threshold 0.05"),
+                        (["--scales", "1", "0.5"], "scales [1.0, 0.5], pose-NMS threshold 0.15"),
+                        (["--scales", "1", "0.5", "--nms-threshold", "0.3"], "pose-NMS threshold 0.3")):
+        assert main(["evaluate", "--checkpoint", os.path.join(out, "best.pt"), "--out", ev, "--device", "cpu",
+                     *extra]) == 0
+        assert want in capsys.readouterr().out, extra
 
 
 def test_sampled_deform_conv_equals_torchvision():

@@ -62,6 +62,9 @@ def register(sub, formatter):
     p.add_argument("--rescore", default=None,
                    help="bottom-up (DEKR): rescore-net checkpoint (final_rescore_coco_kpt.pth, "
                         "final_rescore_crowd_pose_kpt.pth)")
+    p.add_argument("--nms-threshold", type=float, default=None,
+                   help="bottom-up pose-NMS threshold (x sqrt(area)); default: the codec's 0.05 with one scale, "
+                        "bottomup.multi_scale_nms_threshold (0.15, the official multi-scale commands) with several")
     p.add_argument("--match-heatmap", choices=("on", "off"), default=None,
                    help="bottom-up (DEKR): snap the regressed joints to heatmap peaks and refine them by a Gaussian "
                         "fit (the reference's TEST.MATCH_HMP; default: the config's codec option match_heatmap)")
@@ -81,6 +84,7 @@ def run(args) -> int:
     check_number(args.alpha, "--alpha", low=0, high=1, low_open=True)
     check_number(args.det_score_threshold, "--det-score-threshold", low=0, high=1)
     check_number(args.workers, "--workers", low=0)
+    check_number(args.nms_threshold, "--nms-threshold", low=0, low_open=True)
     file_stem(args.stem)
     names = args.name or []
     for n in names:                                # a name becomes part of keypoint_results_<name>.json
@@ -163,6 +167,12 @@ def _evaluate_bottomup(tm, source, device, args):
     if 1.0 not in [float(s) for s in scales]:
         raise ValueError(f"--scales must include 1, got {scales}")
     flip = args.flip
+    if args.nms_threshold is not None:
+        tm.codec.nms_threshold = args.nms_threshold
+    elif len(scales) > 1:                     # the official multi-scale commands: TEST.NMS_THRE 0.15
+        tm.codec.nms_threshold = b.multi_scale_nms_threshold
+    if not args.quiet:
+        print(f"bottom-up test: scales {list(scales)}, pose-NMS threshold {tm.codec.nms_threshold:g}")
     if args.match_heatmap is not None:
         tm.codec.match_heatmap = args.match_heatmap == "on"
     _, ids = coco_images(source)

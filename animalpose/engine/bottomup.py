@@ -57,10 +57,11 @@ def settings(cfg) -> BottomUpConfig:
     return cfg.bottomup if cfg.bottomup is not None else BottomUpConfig()
 
 
-def coco_images(source, with_people: bool = False) -> Tuple[object, List]:
+def coco_images(source, with_people: bool = False, with_annotations: bool = False) -> Tuple[object, List]:
     """``(CocoKeypoints, image ids)`` of a source from :func:`~animalpose.engine.data.build_source`
     (COCO or CrowdPose); a ``limit`` keeps the first N images; ``with_people`` keeps images with a
-    labelled person."""
+    labelled person, ``with_annotations`` images with any annotation (crowd and unlabelled included:
+    DEKR's training set)."""
     limit = None
     if hasattr(source, "source") and hasattr(source, "n"):          # data.limit wrapper
         source, limit = source.source, source.n
@@ -69,12 +70,28 @@ def coco_images(source, with_people: bool = False) -> Tuple[object, List]:
     ids = list(source.image_ids)
     if with_people:
         ids = [i for i in ids if any((p.keypoints[:, 2] > 0).any() for p in source.people(i))]
+    elif with_annotations:
+        anns = source.coco.imgToAnns
+        ids = [i for i in ids if anns.get(i)]
     return source, ids[:limit] if limit else ids
 
 
 def _image_path(source, image_id) -> str:
     import os
     return os.path.join(source.image_dir, source.coco.imgs[image_id]["file_name"])
+
+
+def official_offset_area(keypoints: np.ndarray) -> np.ndarray:
+    """DEKR's offset normaliser before augmentation, ``(P,)``: ``w^2 + h^2`` of the extent of *all*
+    ``K`` keypoint rows as the file stores them (unlabelled joints at their stored position, (0, 0) in
+    COCO) plus a centre row at (0, 0), in image pixels; :class:`BottomUpDataset` scales it by the
+    square of the input transform's scale factor (rotation does not change it)."""
+    kp = np.asarray(keypoints, np.float64)
+    if kp.shape[0] == 0:
+        return np.zeros(0)
+    pts = np.concatenate([kp[..., :2], np.zeros((kp.shape[0], 1, 2))], 1)
+    ext = pts.max(1) - pts.min(1)
+    return (ext ** 2).sum(1)
 
 
 class BottomUpDataset(Dataset):
@@ -86,7 +103,8 @@ class BottomUpDataset(Dataset):
 
     def __init__(self, source, spec, codec: DEKRCodec, cfg: BottomUpConfig, normalize, seed: int = 0,
                  augment: bool = True):
-        self.source, self.image_ids = coco_images(source, with_people=True)
+        self.source, self.image_ids = coco_images(source, with_people=cfg.train_images == "with_people",
+                                                  with_annotations=cfg.train_images == "any_annotation")
         self.spec = get_spec(spec)
         data_spec = getattr(self.source, "spec", "")
         if data_spec and self.spec.name != data_spec:
@@ -130,6 +148,7 @@ class BottomUpDataset(Dataset):
         k = self.spec.num_joints
         kp = np.stack([p.keypoints for p in people]).astype(np.float64) if people else np.zeros((0, k, 3))
         areas = np.array([float(p.extra.get("area", 0.0)) for p in people])
+        file_area = official_offset_area(kp)                   # before any flip: the rows as stored
         ignore = self.ignore_mask(image_id, h, w)
         rng = np.random.default_rng([self.seed, self.epoch, int(index)])
         c = self.cfg
@@ -152,7 +171,11 @@ class BottomUpDataset(Dataset):
         kp_out = kp.copy()
         if len(kp):
             kp_out[..., :2] = affine_points(kp[..., :2], m_out)
-        enc = self.codec.encode_hm(kp_out, has_center=areas >= c.min_center_area,
+        offset_areas = None                                    # "labelled": the codec's labelled extent
+        if c.offset_area == "official":
+            # the input transform scales both axes by w_in / (200 s): areas by its square (DEKR: t00 * t11)
+            offset_areas = file_area * (self.codec.input_size[0] / (200.0 * scale)) ** 2
+        enc = self.codec.encode_hm(kp_out, has_center=areas >= c.min_center_area, areas=offset_areas,
                                    ignore_mask=(mask > 0.5).astype(np.float32))
         return {"image": self.normalize(img), "heatmaps": torch.from_numpy(enc["heatmaps"]),
                 "mask": torch.from_numpy(enc["mask"]), "offsets": torch.from_numpy(enc["offsets"]),

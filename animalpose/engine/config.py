@@ -184,12 +184,26 @@ class BottomUpConfig:
     test_scales: List[float] = field(default_factory=lambda: [1.0])   # multi-scale test, e.g. [2, 1, 0.5]
     flip_shift: int = 3                   # flip test: mirrored input shifted left by this many pixels
     rescore: Optional[str] = None         # DEKR rescore-net checkpoint (final_rescore_coco_kpt.pth)
+    offset_area: str = "official"         # official: w^2 + h^2 of ALL keypoint rows of the file (unlabelled (0, 0)
+                                          # and the centre row included, so the image origin is inside), scaled to
+                                          # input pixels, as DEKR's get_joints + RandomAffineTransform | labelled:
+                                          # the labelled joints' extent in heatmap pixels (7-18x larger 1/sqrt weights)
+    train_images: str = "any_annotation"  # any_annotation: every image with an annotation, crowd-only and
+                                          # unlabelled-only ones too (DEKR) | with_people: images with a labelled joint
+    multi_scale_nms_threshold: float = 0.15   # pose-NMS threshold with more than one test scale (the official
+                                              # multi-scale commands set TEST.NMS_THRE 0.15; one scale: the codec's 0.05)
 
     def __post_init__(self):
         if self.scale_type not in ("short", "long"):
             raise ValueError(f"bottomup.scale_type must be short or long, got {self.scale_type!r}")
         if 1.0 not in [float(s) for s in self.test_scales]:
             raise ValueError(f"bottomup.test_scales must contain 1.0, got {self.test_scales}")
+        if self.offset_area not in ("official", "labelled"):
+            raise ValueError(f"bottomup.offset_area must be official or labelled, got {self.offset_area!r}")
+        if self.train_images not in ("any_annotation", "with_people"):
+            raise ValueError(f"bottomup.train_images must be any_annotation or with_people, got {self.train_images!r}")
+        _require(_finite(self.multi_scale_nms_threshold) and self.multi_scale_nms_threshold > 0,
+                 "bottomup.multi_scale_nms_threshold", "a finite number > 0", self.multi_scale_nms_threshold)
         if not 0 < self.min_scale <= self.max_scale:
             raise ValueError(f"bottomup: need 0 < min_scale <= max_scale, got {self.min_scale}, {self.max_scale}")
 
