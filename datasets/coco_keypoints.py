@@ -58,7 +58,7 @@ from .sample import PoseSample, box_center_scale, read_image
 
 __all__ = ["CocoKeypointSet", "BOX_CONVENTIONS", "box_xyxy", "clean_bbox", "mmpose_bbox"]
 
-BOX_CONVENTIONS = ("hrnet", "mmpose")
+BOX_CONVENTIONS = ("hrnet", "mmpose", "darkpose")
 
 
 def clean_bbox(bbox_xywh: Sequence[float], width: int, height: int) -> np.ndarray:
@@ -80,7 +80,7 @@ def mmpose_bbox(bbox_xywh: Sequence[float], width: int, height: int) -> np.ndarr
 
 def box_xyxy(bbox_xywh, width: int, height: int, convention: str = "hrnet") -> np.ndarray:
     """``x, y, w, h`` -> ``x1, y1, x2, y2`` by ``convention`` (:data:`BOX_CONVENTIONS`)."""
-    if convention == "hrnet":
+    if convention in ("hrnet", "darkpose"):        # darkpose: HRNet's cleaning, its own centre and width
         return clean_bbox(bbox_xywh, width, height)
     if convention == "mmpose":
         return mmpose_bbox(bbox_xywh, width, height)
@@ -113,7 +113,7 @@ class CocoKeypointSet:
         categories: keep these categories (names or ids); empty: all of the file.
         flip_pairs: pairs of joint names overriding the inferred flip partners
             (file-derived spec only).
-        box_convention: ``hrnet`` | ``mmpose`` (module docstring).
+        box_convention: ``hrnet`` | ``mmpose`` | ``darkpose`` (module docstring).
         aspect_ratio, padding: crop box convention (``w / h`` of the input; enlargement 1.25).
         min_keypoints: labelled joints an instance needs to be a top-down sample.
         use_gt_boxes: ``False``: instances are the detections of ``det_file``
@@ -333,7 +333,8 @@ class CocoKeypointSet:
         return out
 
     def _sample(self, r: Dict) -> PoseSample:
-        center, scale = box_center_scale(r["bbox"], self.aspect_ratio, self.padding)
+        center, scale = box_center_scale(r["bbox"], self.aspect_ratio, self.padding, self.box_convention,
+                                         detection="score" in r)
         extra = {"area": r["area"], "iscrowd": r["iscrowd"], "category_id": r["category_id"]}
         if "score" in r:
             extra["score"] = r["score"]

@@ -139,7 +139,7 @@ def _det_kwargs(cfg, aspect_ratio) -> Dict[str, Any]:
 
 def _build_coco(cfg, aspect_ratio):
     from .coco import CocoKeypoints
-    kw = _det_kwargs(cfg, aspect_ratio)
+    kw = {**_det_kwargs(cfg, aspect_ratio), "box_convention": cfg.box_convention}
     if cfg.ann_file:
         return CocoKeypoints(cfg.ann_file, cfg.img_dir or os.path.dirname(cfg.ann_file), **kw)
     return CocoKeypoints.from_root(_sub(cfg.root, "coco"), cfg.split, **kw)

@@ -47,9 +47,11 @@ def loop_msra_encode(keypoints, visibility, input_size, heatmap_size, sigma=2.0)
             weights[i, j] = weight
             if weight <= 0.5:
                 continue
-            size = 2 * radius + 1
-            a = np.arange(0, size, 1, np.float64)
-            patch = np.exp(-((a[None, :] - size // 2) ** 2 + (a[:, None] - size // 2) ** 2) / (2 * sigma ** 2))
+            size = 2 * radius + 1                          # HRNet: a float32 arange, Python-float centre
+            x = np.arange(0, size, 1, np.float32)
+            y = x[:, None]
+            x0 = y0 = size // 2
+            patch = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma ** 2))
             x0, x1 = max(0, left), min(right, w)
             y0, y1 = max(0, top), min(bottom, h)
             heatmaps[i, j, y0:y1, x0:x1] = patch[y0 - top:y1 - top, x0 - left:x1 - left]

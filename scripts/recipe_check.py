@@ -94,7 +94,28 @@ def _hrnet(width: int, size: Tuple[int, int], sigma: float, batch: int) -> List[
         ("optim.scheduler_step", "before_epoch", "tools/train.py steps the scheduler first"),
         ("train.epochs", 210, src), ("train.batch_size", batch, "BATCH_SIZE_PER_GPU"), ("train.world_size", 4, "GPUS 4"),
         ("eval.flip", True, "FLIP_TEST"), ("eval.protocol", "coco", "COCOeval"),
+        ("augment.scale_dtype", "float32", "_box2cs float32 scale; scale * 200 in float32"),
     ]
+
+
+def _dark() -> List[Row]:
+    rows = {k: (v, src) for k, v, src in _hrnet(32, (192, 256), 2.0, 32)}
+    rows["codec.name"] = ("dark", "DarkPose: unbiased encoding + Taylor decoding")
+    rows["augment.warp"] = ("unbiased", "DarkPose get_affine_transform with (w - 1)")
+    rows["train_data.box_convention"] = ("darkpose", "DarkPose _xywh2cs (w - 1) / 2, GT width x2 - x1 + 1")
+    rows["val_data.box_convention"] = ("darkpose", "DarkPose _xywh2cs (w - 1) / 2, detection centre x + (w - 1) / 2")
+    return [(k, v, src) for k, (v, src) in rows.items()]
+
+
+def _udp_combined() -> List[Row]:
+    rows = {k: (v, src) for k, v, src in _hrnet(32, (192, 256), 2.0, 48)}
+    src = "UDP-Pose w32_256x192_adam_lr1e-3 (combined target)"
+    rows.update({"codec.name": ("udp_combined", src), "augment.warp": ("udp", "UDP get_warpmatrix"),
+                 "loss.name": ("combined_target", "CombinedTargetMSELoss"), "optim.lr": (3e-3, src),
+                 "optim.warmup_iters": (500, "linear warm-up 500 iterations"), "train.world_size": (1, src),
+                 "codec.options.offset_blur_kernel_size": (13, "decode kernel 13")})
+    rows.pop("optim.scheduler_step")          # UDP's scheduler order with its warm-up: not checked here
+    return [(k, v, s_) for k, (v, s_) in rows.items()]
 
 
 def _simplebaseline(depth: int) -> List[Row]:
@@ -108,6 +129,7 @@ def _simplebaseline(depth: int) -> List[Row]:
         ("normalize.bgr", True, "no cvtColor: BGR input"), ("optim.lr", 1e-3, src), ("optim.milestones", [90, 120], src),
         ("optim.scheduler_step", "before_epoch", "pose_estimation/train.py"), ("train.epochs", 140, src),
         ("train.batch_size", 32, src), ("train.world_size", 4, "GPUS 4"), ("eval.flip", True, "FLIP_TEST"),
+        ("augment.scale_dtype", "float32", "_box2cs float32 scale"),
     ]
 
 
@@ -143,6 +165,7 @@ def official(recipe: str, name: str) -> Dict[str, List[Row]]:
         "hrnet_w48_coco_256x192": _hrnet(48, (192, 256), 2.0, 32), "hrnet_w48_coco_384x288": _hrnet(48, (288, 384), 3.0, 24),
         "simplebaseline_res50_coco_256x192": _simplebaseline(50), "simplebaseline_res101_coco_256x192": _simplebaseline(101),
         "simplebaseline_res152_coco_256x192": _simplebaseline(152),
+        "hrnet_w32_coco_256x192_dark": _dark(), "hrnet_w32_coco_256x192_udp_combined": _udp_combined(),
         "dekr_w32_coco_512": _dekr(32, "coco"), "dekr_w48_coco_640": _dekr(48, "coco"),
         "dekr_w32_crowdpose_512": _dekr(32, "crowdpose"), "dekr_w48_crowdpose_640": _dekr(48, "crowdpose"),
     }

@@ -53,14 +53,22 @@ def test_udp_matrix_maps_crop_edges_to_first_and_last_pixel():
     Mh = get_udp_warp_matrix(c, s, 0, (48, 64))
     pts = np.array([[140.0, 100.0], [180.0, 160.0]])
     np.testing.assert_allclose(transform_preds(affine_points(pts, Mh), c, s, (48, 64), udp=True), pts, atol=1e-9)
-    # rotation about the centre keeps the centre fixed; same direction as get_affine_transform
+    # rotation about the centre keeps the centre fixed.  UDP's get_warpmatrix at 90 degrees: x' = kx (cos dx -
+    # sin dy) + cx', y' = ky (sin dx + cos dy) + cy'; a point 10 px right of the centre goes 10 px down
     R = get_udp_warp_matrix(c, np.array([1.0, 1.0]), 90, (201, 201))
     np.testing.assert_allclose(affine_points(c, R), [100, 100], atol=1e-9)
-    np.testing.assert_allclose(affine_points(c + [10, 0], R), [100, 90], atol=1e-9)
+    np.testing.assert_allclose(affine_points(c + [10, 0], R), [100, 110], atol=1e-9)
+    theta = np.deg2rad(30.0)                                  # a hand-rotated point at 30 degrees
+    np.testing.assert_allclose(affine_points(c + [10, 0], get_udp_warp_matrix(c, 1.0, 30, (201, 201))),
+                               [100 + 10 * np.cos(theta), 100 + 10 * np.sin(theta)], atol=1e-9)
+    # the official UDP direction at r is get_affine_transform at -r; direction="kit" agrees at r
     for rot in (-35.0, 20.0, 90.0):
-        A = get_affine_transform(c, 1.0, rot, (201, 201))[:, :2]
+        A = get_affine_transform(c, 1.0, -rot, (201, 201))[:, :2]
         U = get_udp_warp_matrix(c, 1.0, rot, (201, 201))[:, :2]
         np.testing.assert_allclose(U / np.linalg.norm(U[0]), A / np.linalg.norm(A[0]), atol=1e-6)
+        K = get_udp_warp_matrix(c, 1.0, rot, (201, 201), direction="kit")[:, :2]
+        A = get_affine_transform(c, 1.0, rot, (201, 201))[:, :2]
+        np.testing.assert_allclose(K / np.linalg.norm(K[0]), A / np.linalg.norm(A[0]), atol=1e-6)
 
 
 def test_warp_image_moves_a_marked_pixel_where_the_matrix_says():
@@ -95,3 +103,55 @@ def test_batched_affine_points_and_inverse():
     np.testing.assert_allclose(affine_points(batched, inv), pts, atol=1e-8)
     # the inverse is the one cv2 computes
     np.testing.assert_allclose(inv[2], cv2.invertAffineTransform(mats[2]), atol=1e-9)
+
+
+def test_darkpose_box_convention_hand_computed():
+    """DarkPose: ground-truth width x2 - x1 + 1 (HRNet's centre), detections centred at x + (w - 1) / 2."""
+    gt = [10.0, 20.0, 69.0, 119.0]               # cleaned from COCO [10, 20, 60, 100]: x2 = x1 + w - 1
+    c, s = box_center_scale(gt, 0.75, 1.25)
+    np.testing.assert_allclose(c, [39.5, 69.5])
+    np.testing.assert_allclose(s, np.float32([99 * 0.75 / 200 * 1.25, 99 / 200 * 1.25]), rtol=1e-6)
+    c, s = box_center_scale(gt, 0.75, 1.25, convention="darkpose")
+    np.testing.assert_allclose(c, [39.5, 69.5])                                 # same centre ...
+    np.testing.assert_allclose(s, np.float32([100 * 0.75 / 200 * 1.25, 100 / 200 * 1.25]), rtol=1e-6)  # w + 1
+    det = [10.0, 20.0, 70.0, 120.0]              # detection x, y, w, h = 10, 20, 60, 100 as x, y, x + w, y + h
+    c, s = box_center_scale(det, 0.75, 1.25, convention="darkpose", detection=True)
+    np.testing.assert_allclose(c, [10 + 59 / 2, 20 + 99 / 2])                    # x + (w - 1) / 2
+    np.testing.assert_allclose(s, np.float32([100 * 0.75 / 200 * 1.25, 100 / 200 * 1.25]), rtol=1e-6)
+    c, _ = box_center_scale(det, 0.75, 1.25)
+    np.testing.assert_allclose(c, [40.0, 70.0])                                 # HRNet: x + w / 2
+
+
+def _hrnet_affine(center, scale, out):
+    """HRNet's get_affine_transform at rotation 0, written out: ``scale * 200`` in float32."""
+    scale_tmp = scale * 200                                   # float32 array times a Python int: float32
+    src_w, dst_w, dst_h = scale_tmp[0], out[0], out[1]
+    src = np.zeros((3, 2), np.float32)
+    dst = np.zeros((3, 2), np.float32)
+    src[0] = center
+    src[1] = center + np.array([0, src_w * -0.5])
+    dst[0] = [dst_w * 0.5, dst_h * 0.5]
+    dst[1] = np.array([dst_w * 0.5, dst_h * 0.5]) + np.array([0, dst_w * -0.5])
+
+    def third(a, b):
+        d = a - b
+        return b + np.array([-d[1], d[0]], np.float32)
+
+    src[2], dst[2] = third(src[0], src[1]), third(dst[0], dst[1])
+    return cv2.getAffineTransform(src, dst)
+
+
+def test_float32_crop_scale_matches_hrnet_arithmetic():
+    """HRNet's float32 ``scale * 200``: the kit's matrix with scale_dtype=float32 equals the written-out
+    reference bit for bit; the float64 product moves crop points (by under 0.01 px here)."""
+    rng = np.random.default_rng(0)
+    moved = []
+    for _ in range(200):
+        center = rng.uniform(0, 640, 2).astype(np.float32)
+        scale = rng.uniform(0.2, 3.0, 2).astype(np.float32)
+        kit32 = get_affine_transform(center, scale, 0, (192, 256), scale_dtype=np.float32)
+        np.testing.assert_array_equal(kit32, _hrnet_affine(center, scale, (192, 256)))
+        kit64 = get_affine_transform(center, scale, 0, (192, 256))
+        far = np.array([[0.0, 0.0], [640.0, 480.0]])
+        moved.append(np.abs(affine_points(far, kit64) - affine_points(far, kit32)).max())
+    assert 0 < max(moved) < 0.01 and sum(m > 0 for m in moved) > 10

@@ -85,9 +85,29 @@ def test_udp_combined_round_trip_and_layout():
     disk = out["heatmaps"][:, 0::3]
     assert set(np.unique(disk)) == {0.0, 1.0}
     assert (disk.sum(axis=(2, 3)) >= 30).all() and (disk.sum(axis=(2, 3)) <= 48).all()   # about pi * 3.5^2
-    dec, _ = c.decode(out["heatmaps"])
-    # linear offset fields survive the blur exactly away from the border
+    # UDP writes the offsets inside the disk only (the loss masks them with the class map)
+    for i in (1, 2):
+        assert not out["heatmaps"][:, i::3][disk == 0].any()
+    # an ideal network output: linear offset fields everywhere (they survive the blur exactly)
+    hm_kp = c.to_heatmap(kp)
+    full = out["heatmaps"].copy()
+    w, h = c.heatmap_size
+    full[:, 1::3] = (hm_kp[..., 0, None, None] - np.arange(w)[None, None, None, :]) / c.radius
+    full[:, 2::3] = (hm_kp[..., 1, None, None] - np.arange(h)[None, None, :, None]) / c.radius
+    dec, _ = c.decode(full)
     assert np.abs(dec - kp).max() / c.scale_factor.min() < 1e-3
+
+
+def test_udp_combined_keeps_the_weight_of_a_visible_joint_off_the_map():
+    """UDP's target weight is the visibility even when the joint's disk misses the heatmap (its class
+    map is then trained toward zero); combined_offmap_weight="zero" is the kit's earlier target."""
+    c = build_codec("udp_combined")
+    kp = np.array([[[100.0, 120.0, 1], [-60.0, 120.0, 1], [100.0, 120.0, 0]]])   # on, off the map, unlabelled
+    out = c.encode_hm(c.to_heatmap(kp[..., :2]), kp[..., 2])
+    np.testing.assert_array_equal(out[1], [[1.0, 1.0, 0.0]])
+    assert out[0][0, 3:6].sum() == 0.0 and out[0][0, 0].sum() > 30
+    zero = UDPHeatmap(target="combined", combined_offmap_weight="zero")
+    np.testing.assert_array_equal(zero.encode_hm(zero.to_heatmap(kp[..., :2]), kp[..., 2])[1], [[1.0, 0.0, 0.0]])
 
 
 def test_msra_round_trip_is_quantised_and_quarter_offset_bounds_error():
@@ -250,6 +270,13 @@ def test_batched_msra_encode_equals_loop_exactly():
         out = MSRAHeatmap(inp, size, sigma).encode(kp, vis)
         np.testing.assert_array_equal(out["heatmaps"], ref_hm)
         np.testing.assert_array_equal(out["weights"], ref_w)
+    # the float32 arithmetic matters: the float64 patch differs from HRNet's in some cells (1 ulp)
+    from animalpose.codecs.gaussian import window_gaussians
+    mu = np.array([[[20.0, 30.0]]])
+    f32, _ = window_gaussians(mu, 2.0, (48, 64), np.ones((1, 1), bool), dtype=np.float32)
+    f64, _ = window_gaussians(mu, 2.0, (48, 64), np.ones((1, 1), bool), dtype=np.float64)
+    diff = np.abs(f32 - f64)
+    assert 0 < diff.max() <= 2 * np.spacing(np.float32(1.0))
 
 
 def test_batched_dark_decode_equals_loop():

@@ -39,7 +39,9 @@ def _env():
                                   ("reproduce_coco.sh", "hrnet_w32_coco_256x192"),
                                   ("reproduce_coco.sh", "simplebaseline_res50_coco_256x192"),
                                   ("reproduce_coco.sh", "dekr_w32_coco_512"),
-                                  ("reproduce_coco.sh", "dekr_w48_crowdpose_640")])
+                                  ("reproduce_coco.sh", "dekr_w48_crowdpose_640"),
+                                  ("reproduce_coco.sh", "hrnet_w32_coco_256x192_dark"),
+                                  ("reproduce_coco.sh", "hrnet_w32_coco_256x192_udp_combined")])
 def test_dry_run_shows_no_difference_from_the_official_recipe(args):
     script, name = args
     r = subprocess.run(["bash", os.path.join(ROOT, "scripts", script), name, "DATA", "OUT", "--dry-run"], cwd=ROOT,

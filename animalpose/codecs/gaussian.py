@@ -37,7 +37,7 @@ def window_bounds(centers: np.ndarray, sigma: float,
 
 
 def window_gaussians(centers: np.ndarray, sigma: float, heatmap_size: Sequence[int], draw: np.ndarray,
-                     subpixel: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+                     subpixel: Optional[np.ndarray] = None, dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:
     """Truncated Gaussians pasted into their windows, all joints at once.
 
     Args:
@@ -49,10 +49,14 @@ def window_gaussians(centers: np.ndarray, sigma: float, heatmap_size: Sequence[i
         subpixel: optional ``(N, K, 2)`` float shift of the Gaussian centre
             inside its window (UDP: ``x / stride - mu``); None = integer centre.
 
+        dtype: the arithmetic of the patch: ``np.float64`` (pytorch-pose / CC-SSL, whose
+            ``np.arange(0, size, 1, float)`` is float64) or ``np.float32`` (HRNet's and UDP's
+            ``np.arange(0, size, 1, np.float32)``: the difference is 1 ulp in most cells).
+
     Returns ``heatmaps (N, K, h, w)`` float32 and ``inside (N, K)`` (see
     :func:`window_bounds`).  Pixel ``(x, y)`` of the window ``[ul, br)`` gets
-    patch cell ``(x - ul_x, y - ul_y)``, computed with the reference's float64
-    expression and stored as float32, so values match the reference exactly.
+    patch cell ``(x - ul_x, y - ul_y)``, computed with the reference's expression
+    in the reference's ``dtype`` and stored as float32, so values match the reference bit for bit.
 
     Each joint writes one ``min(S, h) x min(S, w)`` block whose corner is
     ``ul`` clamped into the map (cells outside the window are zeros), through
@@ -67,17 +71,19 @@ def window_gaussians(centers: np.ndarray, sigma: float, heatmap_size: Sequence[i
     bw, bh = min(s, w), min(s, h)                                        # block size
     corner = np.minimum(np.maximum(ul, 0), (w - bw, h - bh))             # block corner in the map (N, K, 2)
     a0 = np.minimum(np.maximum(corner - ul, (-bw, -bh)), s)             # patch cell at the corner
-    table = _patch_table(float(sigma), bw, bh) if subpixel is None else None
+    dt = np.dtype(dtype)
+    table = _patch_table(float(sigma), bw, bh, dt.name) if subpixel is None else None
     if table is not None:
         content = table[a0[..., 1] + bh, a0[..., 0] + bw]                # (N, K, bh, bw)
     else:                                                                # per-joint centres, or a big sigma
         sub = np.zeros(2) if subpixel is None else np.asarray(subpixel, np.float64)
-        ax = (a0[..., 0, None] + np.arange(bw)).astype(np.float64)      # (N, K, bw) patch columns
-        ay = (a0[..., 1, None] + np.arange(bh)).astype(np.float64)
-        x0 = size // 2 + sub[..., 0, None]
-        y0 = size // 2 + sub[..., 1, None]
+        ax = (a0[..., 0, None] + np.arange(bw)).astype(dt)              # (N, K, bw) patch columns
+        ay = (a0[..., 1, None] + np.arange(bh)).astype(dt)
+        # the reference's centre is a Python float: in a float32 expression it is rounded to float32 first
+        x0 = (size // 2 + sub[..., 0, None]).astype(dt)
+        y0 = (size // 2 + sub[..., 1, None]).astype(dt)
         content = np.exp(-((ax[..., None, :] - x0[..., None]) ** 2 + (ay[..., :, None] - y0[..., None]) ** 2)
-                         / (2 * sigma ** 2))
+                         / dt.type(2 * sigma ** 2))
         inx, iny = (ax >= 0) & (ax < s), (ay >= 0) & (ay < s)
         content = (content * (iny[..., :, None] & inx[..., None, :])).astype(np.float32)
     short = br - ul < s                                                  # int() truncation left br - ul = S - 1
@@ -98,7 +104,7 @@ _TABLE_BYTES = 4 << 20
 
 
 @functools.lru_cache(maxsize=16)
-def _patch_table(sigma: float, bw: int, bh: int) -> Optional[np.ndarray]:
+def _patch_table(sigma: float, bw: int, bh: int, dtype: str = "float64") -> Optional[np.ndarray]:
     """Every ``bh x bw`` block of the zero-padded patch: ``table[b + bh, a + bw]
     = patch[b : b + bh, a : a + bw]`` (zeros outside the patch) for ``a = -bw ..
     S``, ``b = -bh .. S``; ``(S + bh + 1, S + bw + 1, bh, bw)`` float32,
@@ -107,8 +113,10 @@ def _patch_table(sigma: float, bw: int, bh: int) -> Optional[np.ndarray]:
     s = int(np.ceil(size))
     if (s + bh + 1) * (s + bw + 1) * bh * bw * 4 > _TABLE_BYTES:
         return None
-    b = np.arange(s, dtype=np.float64)
-    patch = np.exp(-((b[None, :] - size // 2) ** 2 + (b[:, None] - size // 2) ** 2) / (2 * sigma ** 2))
+    dt = np.dtype(dtype)
+    b = np.arange(s, dtype=dt)
+    c = dt.type(size // 2)
+    patch = np.exp(-((b[None, :] - c) ** 2 + (b[:, None] - c) ** 2) / dt.type(2 * sigma ** 2))
     ext = np.zeros((s + 2 * bh, s + 2 * bw), np.float32)
     ext[bh:bh + s, bw:bw + s] = patch
     table = np.ascontiguousarray(sliding_window_view(ext, (bh, bw)))

@@ -2,7 +2,8 @@
 
 Encode: the centre is quantised, ``mu = int(x / stride + 0.5)`` with
 ``stride = input / heatmap``; a ``(6σ+1)²`` peak-1 Gaussian is pasted into
-the window ``[mu - 3σ, mu + 3σ]``.  Weight = visibility clipped to 1, zero
+the window ``[mu - 3σ, mu + 3σ]``, computed in float32 as HRNet's
+``np.arange(0, size, 1, np.float32)`` patch (bit for bit; float64 differs by 1 ulp in most cells).  Weight = visibility clipped to 1, zero
 when the window is off the map (``ul >= size or br < 0``); nothing is drawn
 where the weight is ``<= 0.5``.
 
@@ -36,7 +37,7 @@ class MSRAHeatmap(Codec):
         mu = np.trunc(keypoints + 0.5)
         vis = np.clip(visibility, 0.0, 1.0)
         # drawn where weight = vis * inside > 0.5; window_gaussians applies `inside` itself
-        heatmaps, inside = window_gaussians(mu, self.sigma, self.heatmap_size, vis > 0.5)
+        heatmaps, inside = window_gaussians(mu, self.sigma, self.heatmap_size, vis > 0.5, dtype=np.float32)
         return heatmaps, visibility_weights(vis, inside)
 
     def _decode_hm(self, heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

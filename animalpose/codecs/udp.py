@@ -43,7 +43,11 @@ class UDPHeatmap(Codec):
     Args:
         target: ``"gaussian"`` or ``"combined"``.
         blur_kernel_size: decode blur of the Gaussian target (7; mmpose 11).
-        radius_factor: combined target disk radius / ``max(W, H)``.
+        radius_factor: combined target disk radius / the heatmap height ``H`` (UDP's
+            ``factor * heatmap_size[1]``).
+        combined_offmap_weight: target weight of a visible joint whose disk lies off the
+            heatmap: ``"visibility"`` (UDP: the weight stays, so the class map learns zero
+            there) or ``"zero"`` (the kit's earlier choice, such a joint is not trained).
         cls_blur_kernel_size, offset_blur_kernel_size: combined decode blurs (15, 7).
         newton_eps: added to the Hessian diagonal (0; mmpose float32 eps).
     """
@@ -52,7 +56,8 @@ class UDPHeatmap(Codec):
 
     def __init__(self, input_size=(192, 256), heatmap_size=(48, 64), sigma: float = 2.0, target: str = "gaussian",
                  blur_kernel_size: int = 7, radius_factor: float = 0.0546875, cls_blur_kernel_size: int = 15,
-                 offset_blur_kernel_size: int = 7, newton_eps: float = 0.0, **kw):
+                 offset_blur_kernel_size: int = 7, newton_eps: float = 0.0,
+                 combined_offmap_weight: str = "visibility", **kw):
         super().__init__(input_size, heatmap_size, sigma, **kw)
         if target not in _TARGETS:
             raise ValueError(f"target must be one of {_TARGETS}, got {target!r}")
@@ -62,6 +67,9 @@ class UDPHeatmap(Codec):
                 raise ValueError(f"{name} must be a positive odd integer, got {k!r}")
         if not radius_factor > 0:
             raise ValueError(f"radius_factor must be > 0, got {radius_factor!r}")
+        if combined_offmap_weight not in ("visibility", "zero"):
+            raise ValueError(f"combined_offmap_weight must be visibility or zero, got {combined_offmap_weight!r}")
+        self.combined_offmap_weight = combined_offmap_weight
         self.target = target
         self.channels_per_joint = 3 if target == "combined" else 1
         self.blur_kernel_size = int(blur_kernel_size)
@@ -80,8 +88,8 @@ class UDPHeatmap(Codec):
 
     @property
     def radius(self) -> float:
-        """Disk radius of the combined target, heatmap px."""
-        return self.radius_factor * max(self.heatmap_size)
+        """Disk radius of the combined target, heatmap px (``radius_factor * H``, as UDP)."""
+        return self.radius_factor * self.heatmap_size[1]
 
     # ---------------------------------------------------------------- encode
     def encode_hm(self, keypoints: np.ndarray, visibility: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -90,7 +98,8 @@ class UDPHeatmap(Codec):
         mu = np.trunc(keypoints + 0.5)
         _, _, inside = window_bounds(mu, self.sigma, self.heatmap_size)
         weights = visibility_weights(visibility, inside)
-        heatmaps, _ = window_gaussians(mu, self.sigma, self.heatmap_size, weights > 0.5, subpixel=keypoints - mu)
+        heatmaps, _ = window_gaussians(mu, self.sigma, self.heatmap_size, weights > 0.5, subpixel=keypoints - mu,
+                                        dtype=np.float32)   # UDP's float32 arange
         return heatmaps, weights
 
     def _encode_combined(self, keypoints: np.ndarray, visibility: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -99,10 +108,11 @@ class UDPHeatmap(Codec):
         xo = (keypoints[..., 0, None] - np.arange(w)) / self.radius          # (N, K, W)
         yo = (keypoints[..., 1, None] - np.arange(h)) / self.radius          # (N, K, H)
         disk = xo[..., None, :] ** 2 + yo[..., :, None] ** 2 <= 1            # (N, K, H, W)
-        weights = visibility_weights(visibility, disk.any(axis=(2, 3)))
-        draw = (weights > 0.5)[..., None, None]
-        out = np.empty((n, k, 3, h, w), np.float32)
-        out[:, :, 0] = disk & draw
+        on_map = disk.any(axis=(2, 3)) if self.combined_offmap_weight == "zero" else np.ones((n, k), bool)
+        weights = visibility_weights(visibility, on_map)
+        draw = disk & (weights > 0.5)[..., None, None]                       # UDP: class and offsets in the disk
+        out = np.zeros((n, k, 3, h, w), np.float32)
+        out[:, :, 0] = draw
         out[:, :, 1] = np.where(draw, xo[..., None, :], 0.0)
         out[:, :, 2] = np.where(draw, yo[..., :, None], 0.0)
         return out.reshape(n, 3 * k, h, w), weights

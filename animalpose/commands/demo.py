@@ -161,7 +161,8 @@ def _box_pck(trainer, cfg, source) -> float:
     from ..engine.evaluator import evaluate
     res = evaluate(trainer.model, source, "pck-bbox", trainer.codec, trainer.normalize, trainer.spec, trainer.device,
                    batch_size=cfg.eval.batch_size, alpha=0.05, warp=cfg.augment.warp, box="keypoints",
-                   antialias=cfg.augment.antialias)
+                   antialias=cfg.augment.antialias,
+                   scale_dtype=cfg.augment.scale_dtype)
     return round(100.0 * res["mean"], 2)
 
 

@@ -130,7 +130,8 @@ def run(args) -> int:
             result = evaluate(tm.model, source, protocol, tm.codec, tm.normalize, tm.spec, device, flip=args.flip,
                               batch_size=batch, workers=args.workers or 0,
                               alpha=args.alpha if args.alpha is not None else cfg.eval.alpha, box=args.box,
-                              progress=bar.advance, warp=cfg.augment.warp, antialias=cfg.augment.antialias)
+                              progress=bar.advance, warp=cfg.augment.warp, antialias=cfg.augment.antialias,
+                   scale_dtype=cfg.augment.scale_dtype)
         finally:
             bar.finish()
         name = names[k] if names else cfg.name

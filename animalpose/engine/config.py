@@ -54,7 +54,8 @@ class DataConfig:
     ann_file: Optional[str] = None        # coco_keypoints (also coco / animalpose): the annotation JSON (relative: to root)
     img_dir: Optional[str] = None         # its image folder (default: found beside the file, see docs/datasets.md)
     flip_pairs: Optional[List[List[str]]] = None   # coco_keypoints / dlc: flip partners by name (default: inferred)
-    box_convention: str = "hrnet"         # coco_keypoints: x,y,w,h -> x1,y1,x2,y2 as hrnet | mmpose
+    box_convention: str = "hrnet"         # COCO-style files: x,y,w,h -> box and crop as hrnet | mmpose | darkpose
+                                          # (DarkPose: (w - 1) / 2 centres, GT width x2 - x1 + 1)
     test_videos: List[str] = field(default_factory=list)  # dlc: videos of the test split
     split_by: str = "video"               # dlc: video | frame
     test_fraction: Optional[float] = None  # dlc: test share (default 1 - TrainingFraction[0])
@@ -73,8 +74,8 @@ class DataConfig:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         if self.occlusion_visible and self.dataset != "synthetic_animal":
             raise ValueError(f"occlusion_visible applies to synthetic_animal data only, not {self.dataset}")
-        if self.box_convention not in ("hrnet", "mmpose"):
-            raise ValueError(f"box_convention must be hrnet or mmpose, got {self.box_convention!r}")
+        if self.box_convention not in ("hrnet", "mmpose", "darkpose"):
+            raise ValueError(f"box_convention must be hrnet, mmpose or darkpose, got {self.box_convention!r}")
         if self.split_by not in ("video", "frame"):
             raise ValueError(f"split_by must be video or frame, got {self.split_by!r}")
         if self.box_margin < 0:
@@ -110,6 +111,12 @@ class AugmentConfig:
     overrides: Dict[str, Any] = field(default_factory=dict)   # AugmentRecipe fields, e.g. {flip_prob: 0}
     antialias: bool = False               # antialiased crops (PIL bilinear when shrinking, as the reference CC-SSL
                                           # crops through scipy imresize); False: cv2.warpAffine
+    scale_dtype: str = "float64"          # float32: crop scale * 200 in float32 as HRNet / DarkPose / UDP (their
+                                          # loaders' dtype; float64 moves crop points by up to ~4e-4 px)
+
+    def __post_init__(self):
+        if self.scale_dtype not in ("float32", "float64"):
+            raise ValueError(f"augment.scale_dtype must be float32 or float64, got {self.scale_dtype!r}")
 
 
 @dataclass

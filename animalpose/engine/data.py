@@ -119,7 +119,7 @@ class TopDownDataset(Dataset):
         self.codec = codec
         recipe = with_overrides(augment.recipe, **augment.overrides) if augment.overrides else augment.recipe
         self.augment = TopDownAugment(recipe, self.spec, codec.input_size, warp=augment.warp,
-                                      antialias=augment.antialias)
+                                      antialias=augment.antialias, scale_dtype=augment.scale_dtype)
         self.normalize = normalize
         self.seed = int(seed)
         self.epoch = 0

@@ -150,7 +150,8 @@ def _loader(ds, batch_size: int, workers: int) -> DataLoader:
 
 def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip: bool = False,
              batch_size: int = 6, workers: int = 0, alpha: float = 0.05, progress=None,
-             warp: str = "standard", box: str = "annotation", antialias: bool = False) -> Dict:
+             warp: str = "standard", box: str = "annotation", antialias: bool = False,
+             scale_dtype: str = "float64") -> Dict:
     """Run ``protocol`` (see module docstring) and return its result dict.
 
     ``ccssl``/``uda``/``pck-bbox`` results follow :func:`evaluation.report.method_scores`
@@ -166,7 +167,7 @@ def evaluate(model, source, protocol: str, codec, normalize, spec, device, flip:
     if protocol == "coco":
         keypoint_benchmark(source).check_spec(spec)      # before running the model over the data
     model.eval()
-    none = AugmentConfig(recipe="none", warp=warp, antialias=antialias)
+    none = AugmentConfig(recipe="none", warp=warp, antialias=antialias, scale_dtype=scale_dtype)
     if protocol in ("ccssl", "uda"):
         gt_codec = BearpawHeatmap(codec.input_size, codec.heatmap_size, sigma=1.0)
         target = _ProtocolTargets(gt_codec, whole_window=protocol == "uda")

@@ -87,7 +87,7 @@ def predict_boxes(tm: TrainedModel, image: np.ndarray, boxes: Sequence[Sequence[
     crops, mats = [], []
     for box in boxes:
         c, s = box_center_scale(box, w_in / h_in, padding)
-        m = get_affine_transform(c, s, 0, (w_in, h_in))
+        m = get_affine_transform(c, s, 0, (w_in, h_in), scale_dtype=tm.cfg.augment.scale_dtype)
         crops.append(tm.normalize(warp_image(image, m, (w_in, h_in))))
         mats.append(m)
     if not crops:

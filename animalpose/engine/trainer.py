@@ -394,7 +394,8 @@ class Trainer:
         e = self.cfg.eval
         res = evaluate(self.model, self.val_source, e.protocol, self.codec, self.normalize, self.spec, self.device,
                        flip=e.flip, batch_size=e.batch_size, workers=self.cfg.train.workers, alpha=e.alpha,
-                       warp=self.cfg.augment.warp, antialias=self.cfg.augment.antialias)
+                       warp=self.cfg.augment.warp, antialias=self.cfg.augment.antialias,
+                       scale_dtype=self.cfg.augment.scale_dtype)
         if self.writer is not None:
             self.writer.add_scalar(f"val/{e.protocol}", primary_metric(res, e.protocol), epoch)
             self._log_images(epoch)
@@ -406,7 +407,8 @@ class Trainer:
         if n <= 0:
             return
         from ..visualize import draw_pose
-        none_cfg = AugmentConfig(recipe="none", warp=self.cfg.augment.warp, antialias=self.cfg.augment.antialias)
+        none_cfg = AugmentConfig(recipe="none", warp=self.cfg.augment.warp, antialias=self.cfg.augment.antialias,
+                                 scale_dtype=self.cfg.augment.scale_dtype)
         ds = TopDownDataset(self.val_source, self.spec, self.codec, none_cfg, self.normalize)
         items = [ds[i] for i in range(n)]
         images = torch.stack([it["image"] for it in items]).to(self.device)

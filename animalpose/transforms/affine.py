@@ -24,6 +24,13 @@ def _pair(v) -> np.ndarray:
     return np.repeat(a, 2) if a.size == 1 else a[:2]
 
 
+def _scale_px(scale, dtype) -> np.ndarray:
+    """``scale * 200`` per axis, rounded in ``dtype`` (float32: the reference loaders' arithmetic)."""
+    if np.dtype(dtype) == np.float32:
+        return (np.asarray(_pair(scale), np.float32) * np.float32(PIXEL_STD)).astype(np.float64)
+    return _pair(scale) * PIXEL_STD
+
+
 def _rotate(pt: np.ndarray, rad: float) -> np.ndarray:
     s, c = np.sin(rad), np.cos(rad)
     return np.array([pt[0] * c - pt[1] * s, pt[0] * s + pt[1] * c])
@@ -35,17 +42,19 @@ def _third(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def get_affine_transform(center, scale, rot: float, output_size: Sequence[int], shift=(0.0, 0.0),
-                         inv: bool = False, unbiased: bool = False) -> np.ndarray:
+                         inv: bool = False, unbiased: bool = False, scale_dtype=np.float64) -> np.ndarray:
     """``2x3`` matrix mapping the crop ``(center, scale, rot)`` onto ``output_size = (w, h)``.
 
     The crop centre goes to the output centre and the point half a crop width
     above the centre (rotated by ``rot``) to half an output width above the
     output centre; the aspect ratio is fixed by the width.  ``inv=True`` gives
     the output -> source mapping.  ``unbiased`` uses ``(w - 1)`` in place of
-    ``w`` for the output centre and both direction vectors (DARK).
+    ``w`` for the output centre and both direction vectors (DARK).  ``scale_dtype=np.float32``
+    computes ``scale * 200`` in float32 as HRNet and DarkPose do (their loaders' scales are float32;
+    float64 moves crop points by up to ~4e-4 px).
     """
     center = np.asarray(center, np.float64)
-    scale_px = _pair(scale) * PIXEL_STD
+    scale_px = _scale_px(scale, scale_dtype)
     src_w = scale_px[0]
     dst_w, dst_h = float(output_size[0]), float(output_size[1])
     rad = np.deg2rad(rot)
@@ -66,15 +75,20 @@ def get_affine_transform(center, scale, rot: float, output_size: Sequence[int], 
     return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
 
 
-def get_udp_warp_matrix(center, scale, rot: float, output_size: Sequence[int]) -> np.ndarray:
+def get_udp_warp_matrix(center, scale, rot: float, output_size: Sequence[int],
+                        direction: str = "official", scale_dtype=np.float64) -> np.ndarray:
     """UDP ``2x3`` matrix: the crop of side ``scale * 200`` maps with factor
     ``(out - 1) / (scale * 200)`` per axis and its centre to ``(out - 1) / 2``.
 
-    ``rot`` has the same meaning as in :func:`get_affine_transform` (the linear
-    parts of the two matrices agree up to the per-axis factors)."""
-    sw, sh = _pair(scale) * PIXEL_STD
+    ``direction="official"`` rotates as UDP's ``get_warpmatrix`` (and mmpose's
+    ``get_udp_warp_matrix``): linear part ``[[cos kx, -sin kx], [sin ky, cos ky]]``, i.e. at angle ``r`` it equals
+    :func:`get_affine_transform` at ``-r`` (up to the per-axis factors); ``"kit"`` rotates as
+    :func:`get_affine_transform` does (the kit's earlier UDP warp)."""
+    if direction not in ("official", "kit"):
+        raise ValueError(f"direction must be official or kit, got {direction!r}")
+    sw, sh = _scale_px(scale, scale_dtype)
     kx, ky = (output_size[0] - 1.0) / sw, (output_size[1] - 1.0) / sh
-    t = np.deg2rad(rot)
+    t = np.deg2rad(rot if direction == "kit" else -rot)
     c, s = np.cos(t), np.sin(t)
     lin = np.array([[c * kx, s * kx], [-s * ky, c * ky]])
     shift = np.array([(output_size[0] - 1.0) * 0.5, (output_size[1] - 1.0) * 0.5]) - lin @ np.asarray(center, np.float64)
@@ -126,12 +140,23 @@ def transform_preds(coords: np.ndarray, center, scale, heatmap_size: Sequence[in
     return affine_points(coords, get_affine_transform(center, scale, 0, heatmap_size, inv=True))
 
 
-def box_center_scale(bbox, aspect_ratio: float, padding: float = 1.25) -> Tuple[np.ndarray, np.ndarray]:
+def box_center_scale(bbox, aspect_ratio: float, padding: float = 1.25, convention: str = "hrnet",
+                     detection: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """HRNet ``_xywh2cs`` on an ``x1, y1, x2, y2`` box: pad to ``w / h = aspect_ratio``,
-    divide by 200 and multiply by ``padding``; returns ``center (2,)``, ``scale (2,)``."""
+    divide by 200 and multiply by ``padding``; returns ``center (2,)``, ``scale (2,)``.
+
+    ``convention="darkpose"``: DarkPose's ``(w - 1) / 2`` centre.  A ground-truth box (cleaned,
+    ``x2 = x1 + w - 1``) then has width ``x2 - x1 + 1`` (same centre as HRNet, a scale larger by
+    one pixel); a detection box ``x, y, x + w, y + h`` keeps width ``w`` and its centre moves to
+    ``x + (w - 1) / 2``."""
     x1, y1, x2, y2 = [float(v) for v in bbox]
     w, h = x2 - x1, y2 - y1
-    c = np.array([x1 + w * 0.5, y1 + h * 0.5], dtype=np.float32)
+    if convention == "darkpose":
+        if not detection:
+            w, h = w + 1.0, h + 1.0
+        c = np.array([x1 + (w - 1.0) * 0.5, y1 + (h - 1.0) * 0.5], dtype=np.float32)
+    else:
+        c = np.array([x1 + w * 0.5, y1 + h * 0.5], dtype=np.float32)
     if w > aspect_ratio * h:
         h = w / aspect_ratio
     elif w < aspect_ratio * h:

@@ -240,9 +240,11 @@ class TopDownAugment:
         input_size: network input ``(w, h)``.
         warp: ``"standard"`` (HRNet), ``"unbiased"`` (DARK) or ``"udp"``.
         antialias: crop with :func:`~.resample.warp_antialiased` (the reference CC-SSL resampling).
+        scale_dtype: ``"float32"`` computes ``scale * 200`` as HRNet / DarkPose / UDP do.
     """
 
-    def __init__(self, recipe, spec, input_size: Sequence[int], warp: str = "standard", antialias: bool = False):
+    def __init__(self, recipe, spec, input_size: Sequence[int], warp: str = "standard", antialias: bool = False,
+                 scale_dtype: str = "float64"):
         self.recipe = get_recipe(recipe)
         self.spec: KeypointSpec = get_spec(spec)
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -250,6 +252,9 @@ class TopDownAugment:
             raise ValueError(f"warp must be 'standard', 'unbiased' or 'udp', got {warp!r}")
         self.warp = warp
         self.antialias = bool(antialias)
+        if scale_dtype not in ("float32", "float64"):
+            raise ValueError(f"scale_dtype must be float32 or float64, got {scale_dtype!r}")
+        self.scale_dtype = np.dtype(scale_dtype)
         self.strong = StrongAugment(self.recipe) if self.recipe.strong else None
 
     def crop(self, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -261,8 +266,9 @@ class TopDownAugment:
     def matrix(self, center, scale, rotation: float) -> np.ndarray:
         """``2x3`` source -> input matrix of the configured warp convention."""
         if self.warp == "udp":
-            return get_udp_warp_matrix(center, scale, rotation, self.input_size)
-        return get_affine_transform(center, scale, rotation, self.input_size, unbiased=self.warp == "unbiased")
+            return get_udp_warp_matrix(center, scale, rotation, self.input_size, scale_dtype=self.scale_dtype)
+        return get_affine_transform(center, scale, rotation, self.input_size, unbiased=self.warp == "unbiased",
+                                    scale_dtype=self.scale_dtype)
 
     def __call__(self, image: np.ndarray, keypoints: np.ndarray, center, scale,
                  rng: Optional[np.random.Generator] = None) -> Augmented:
