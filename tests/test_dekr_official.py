@@ -1,12 +1,10 @@
 """DEKR training targets as the official code builds them (issue 19 points 17, 18, 23): the person
 area of the offset weights, the training image set, the multi-scale NMS threshold."""
 import json
-import os
 
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from animalpose.codecs.dekr import DEKRCodec
 from animalpose.engine.bottomup import BottomUpDataset, official_offset_area
