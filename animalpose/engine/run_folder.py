@@ -11,8 +11,9 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import tempfile
 from typing import Optional
+
+from ..atomic import atomic_write
 
 #: files and folders a training run writes (what --overwrite removes; their presence means "a run")
 RUN_FILES = ("config.yaml", "last.pt", "best.pt", "best_on_test.pt", "history.json", "selection.json",
@@ -26,23 +27,8 @@ class RunFolderError(RuntimeError):
 
 
 def atomic_write_text(path: str, text: str) -> str:
-    """Write ``text`` to ``path`` atomically (unique temporary file in the same folder, fsync, replace)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    """Write ``text`` to ``path`` atomically (:func:`animalpose.atomic.atomic_write`)."""
+    return atomic_write(path, lambda f: f.write(text), binary=False)
 
 
 def _pid_alive(pid: int) -> bool:

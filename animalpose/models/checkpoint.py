@@ -21,13 +21,14 @@ from __future__ import annotations
 import numbers
 import os
 import pickle
-import tempfile
 import warnings
 from collections.abc import Mapping
 from typing import Any, Dict, Iterable, List, Tuple, Union
 
 import torch
 import torch.nn as nn
+
+from ..atomic import atomic_write
 
 __all__ = ["CheckpointMismatchError", "CheckpointFormatError", "read_checkpoint", "load_checkpoint",
            "save_checkpoint"]
@@ -174,12 +175,6 @@ def _plain(value, where: str):
                     f"None and lists/tuples/dicts of them can be saved (so the file loads with weights_only=True)")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_checkpoint(path: Union[str, os.PathLike], model_or_state, **extra) -> str:
     """Atomically write ``{'state_dict': ..., **extra}`` to ``path``; returns the path.
 
@@ -201,24 +196,7 @@ def save_checkpoint(path: Union[str, os.PathLike], model_or_state, **extra) -> s
         weights[str(k)] = v.detach().cpu().contiguous()   # standard NCHW layout, whatever the training format
     payload = {"state_dict": weights}
     payload.update({k: _plain(v, k) for k, v in extra.items()})
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual mode
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    return atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def state_mismatch(model: nn.Module, state: dict, name: str, strict: bool = True, target: dict = None) -> list:
