@@ -137,6 +137,7 @@ def _dekr(width: int, dataset: str) -> List[Row]:
     size = 512 if width == 32 else 640
     src = f"DEKR experiments/{dataset}/w{width}_..._{size}_adam_lr1e-3_{dataset}"
     epochs, steps = (140, [90, 120]) if dataset == "coco" else (300, [200, 260])
+    dataset_yaml = f"DEKR experiments/{dataset}/rescore_{dataset}.yaml"
     return [
         ("model.name", f"dekr_w{width}", src),
         ("model.options.pretrained_backbone", f"pretrained/hrnetv2_w{width}_imagenet_pretrained.pth", "MODEL.PRETRAINED"),
@@ -151,7 +152,11 @@ def _dekr(width: int, dataset: str) -> List[Row]:
         ("bottomup.offset_area", "official", "COCOKeypoints.get_joints area (all rows, origin) x affine scale^2"),
         ("bottomup.train_images", "any_annotation", "COCOKeypoints: ids with any annotation"),
         ("bottomup.multi_scale_nms_threshold", 0.15, "multi-scale test command TEST.NMS_THRE 0.15"),
-    ]
+    ] + [(f"rescore.{k}", v, field if "/" in field else f"{dataset_yaml} {field}") for k, v, field in (
+        ("epochs", 20, "RESCORE.END_EPOCH"), ("lr", 1e-3, "RESCORE.LR"), ("batch_size", 1024, "RESCORE.BATCHSIZE"),
+        ("hidden", 256, "RESCORE.HIDDEN_LAYER"), ("one_to_zero", True, "utils/rescore.py get_joint: OKS 1 -> 0"),
+        ("flip", True, "TEST.FLIP_TEST"), ("scales", [1.0], "TEST.SCALE_FACTOR"),
+        ("nms_threshold", 0.05, "TEST.NMS_THRE"))]
 
 
 def official(recipe: str, name: str) -> Dict[str, List[Row]]:
@@ -176,6 +181,9 @@ def official(recipe: str, name: str) -> Dict[str, List[Row]]:
 
 def resolve(cfg, key: str):
     """The value of a dotted ``key`` in a config (dataclasses and dicts; missing dict keys: None)."""
+    if key.startswith("rescore."):                     # the rescore-net recipe is not part of the config
+        from animalpose.engine.rescore import RESCORE_RECIPE
+        return RESCORE_RECIPE[key[len("rescore."):]]
     v: Any = cfg
     for part in key.split("."):
         v = v.get(part) if isinstance(v, dict) else getattr(v, part)

@@ -3,7 +3,8 @@
 # backbone under pretrained/, train.world_size processes through torchrun when it is above 1), then test
 # with the published table's settings: COCO val2017 with the 56.4-AP person detections
 # (COCO_val2017_detections_AP_H_56_person.json in DATA_ROOT, when present) and flip test for the
-# top-down models; DEKR: flip test on every image; CrowdPose: the test split.
+# top-down models; DEKR: flip test on every image, then again with a rescore net trained by
+# `animalpose rescore` on the training set; CrowdPose: the test split.
 #
 #   scripts/reproduce_coco.sh MODEL DATA_ROOT OUT [--dry-run] [OPTION ...]
 #
@@ -41,3 +42,10 @@ case "$model" in
 esac
 "$PY" -m animalpose evaluate --checkpoint "$out/train/last.pt" --data "$data" "${test_args[@]}" \
     --out "$out/test" --quiet
+case "$model" in
+  dekr*)   # the published DEKR numbers are rescored: train the rescore net on the training set, test again
+    echo "== rescore net (official train_scorenet recipe), then test with it"
+    "$PY" -m animalpose rescore --checkpoint "$out/train/last.pt" --data "$data" --out "$out/rescore" --quiet
+    "$PY" -m animalpose evaluate --checkpoint "$out/train/last.pt" --data "$data" "${test_args[@]}" \
+        --rescore "$out/rescore/rescore_net.pth" --out "$out/test_rescored" --quiet ;;
+esac

@@ -185,6 +185,34 @@ def test_pretrain_and_evaluate_commands(coco_root, tmp_path, capsys):
         assert main(["evaluate", "--checkpoint", os.path.join(out, "best.pt"), "--out", ev, "--device", "cpu",
                      *extra]) == 0
         assert want in capsys.readouterr().out, extra
+    # the rescore net trained from this checkpoint loads back into evaluate --rescore
+    # (a one-epoch model finds nobody: the error says so; with a constant centre map of 1 it finds poses)
+    rs = str(tmp_path / "rescore")
+    capsys.readouterr()
+    assert main(["rescore", "--checkpoint", os.path.join(out, "best.pt"), "--out", rs, "--quiet"]) != 0
+    assert "detected no pose" in capsys.readouterr().err
+    ckpt = torch.load(os.path.join(out, "best.pt"), weights_only=False)
+    ckpt["state_dict"]["head_heatmap.1.weight"][17] = 0.0
+    ckpt["state_dict"]["head_heatmap.1.bias"][17] = 1.0
+    torch.save(ckpt, os.path.join(out, "centres.pt"))
+    assert main(["rescore", "--checkpoint", os.path.join(out, "centres.pt"), "--out", rs, "--epochs", "2",
+                 "--batch-size", "4", "--device", "cpu", "--quiet"]) == 0
+    with np.load(os.path.join(rs, "rescore_data.npz")) as z:
+        assert z["poses"].shape[1:] == (17, 3) and z["poses"].shape[0] == z["oks"].shape[0] > 0
+        assert ((z["oks"] >= 0) & (z["oks"] <= 1)).all()
+    with open(os.path.join(rs, "rescore_losses.json")) as f:
+        log = json.load(f)
+    assert log["epochs"] == 2 and len(log["losses"]) == 2 and log["spec"] == "coco17"
+    assert set(torch.load(os.path.join(rs, "rescore_net.pth"))) == {f"l{i}.{p}" for i in (1, 2, 3)
+                                                                     for p in ("weight", "bias")}
+    assert main(["evaluate", "--checkpoint", os.path.join(out, "centres.pt"), "--out", ev, "--device", "cpu",
+                 "--rescore", os.path.join(rs, "rescore_net.pth"), "--quiet"]) == 0
+    # training again from the saved data needs the spec; a missing file is one line
+    assert main(["rescore", "--data-file", os.path.join(rs, "rescore_data.npz"), "--spec", "coco17",
+                 "--out", rs, "--epochs", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["rescore", "--data-file", os.path.join(rs, "missing.npz"), "--spec", "coco17"]) != 0
+    assert "missing.npz" in capsys.readouterr().err
 
 
 def test_sampled_deform_conv_equals_torchvision():

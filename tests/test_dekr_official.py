@@ -101,3 +101,109 @@ def test_bottomup_options_are_checked():
         BottomUpConfig(offset_area="bbox")
     with pytest.raises(ValueError, match="bottomup.multi_scale_nms_threshold must be a finite number > 0"):
         BottomUpConfig(multi_scale_nms_threshold=0)
+
+
+# ---------------------------------------------------------------- official quirks (issue 19 point 25)
+def _pose(joints):
+    kp = np.zeros((17, 3))
+    for j, (x, y) in joints.items():
+        kp[j] = [x, y, 2]
+    return kp
+
+
+def test_reference_writer_without_quirks_equals_the_kit_writer():
+    from animalpose.codecs.dekr import person_centers
+    rng = np.random.default_rng(0)
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(16, 16))
+    for _ in range(20):
+        kp = np.concatenate([rng.uniform(-1, 17, (4, 17, 2)) + 0.013, rng.integers(0, 3, (4, 17, 1))], -1)
+        ctr, ok = person_centers(kp)
+        centers = np.concatenate([ctr, ok[:, None].astype(float)], 1)
+        area = rng.permutation(4) * 37.0 + 11.0                  # distinct areas: no ties
+        a = codec._offsets(kp, centers, area, (16, 16))
+        b = codec._offsets_reference(kp, centers, area, (16, 16))
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("area_map, dtype, j1_owner", [("per_joint", "float64", "B"), ("per_joint", "float32", "B"),
+                                                       ("shared", "float64", "B"), ("shared", "float32", "A")])
+def test_float32_shared_area_map_lets_the_larger_person_keep_later_joints(area_map, dtype, j1_owner):
+    a = _pose({0: (4.3, 4.3), 1: (5.7, 5.7)})                   # centre (5, 5), area 2000
+    b = _pose({0: (4.6, 4.4), 1: (5.4, 5.6)})                   # centre (5, 5), area 1000.1: float32 rounds it down
+    assert np.float64(np.float32(1000.1)) < np.float64(1000.1)
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(16, 16), area_map=area_map, area_map_dtype=dtype)
+    enc = codec.encode_hm(np.stack([a, b]), areas=[2000.0, 1000.1])
+    off, wt = enc["offsets"], enc["offset_weights"]
+    assert off[0, 5, 5] == pytest.approx(5 - 4.6)                # joint 0: B (smaller) always wins
+    x1 = {"A": 5.7, "B": 5.4}[j1_owner]
+    assert off[2, 5, 5] == pytest.approx(5 - x1)
+    assert wt[2, 5, 5] == pytest.approx(1 / np.sqrt(2000.0 if j1_owner == "A" else 1000.1), rel=1e-6)
+
+
+@pytest.mark.parametrize("area_map, j1_owner", [("per_joint", "C"), ("shared", "A")])
+def test_shared_area_map_compares_with_the_last_writer_of_any_joint(area_map, j1_owner):
+    a = _pose({0: (5.2, 5.2), 1: (6.6, 6.6)})                   # area 100, writes joints 0 and 1
+    b = _pose({0: (5.3, 5.5)})                                  # area 50, joint 0 only: the shared map holds 50
+    c = _pose({1: (5.7, 5.1)})                                  # area 70, joint 1: smaller than A, larger than 50
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(16, 16), area_map=area_map)
+    off = codec.encode_hm(np.stack([a, b, c]), areas=[100.0, 50.0, 70.0])["offsets"]
+    assert off[2, 5, 5] == pytest.approx(5 - {"A": 6.6, "C": 5.7}[j1_owner])
+
+
+@pytest.mark.parametrize("test, written", [("position", False), ("truncated", True)])
+def test_truncated_centre_in_minus_one_zero_writes_offsets(test, written):
+    p = _pose({0: (1.0, 3.0), 1: (-2.0, 3.0)})                  # centre (-0.5, 3); joint 1 is off the map
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(16, 16), center_test=test)
+    off, wt = (codec.encode_hm(p[None], areas=[40.0])[k] for k in ("offsets", "offset_weights"))
+    assert bool(wt.any()) is written
+    if written:                                                  # int(-0.5) = 0: the square [0, 4) x [0, 7)
+        assert np.array_equal(np.argwhere(wt[0] > 0).min(0), [0, 0]) and np.array_equal(
+            np.argwhere(wt[0] > 0).max(0), [6, 3])
+        assert off[0, 3, 2] == pytest.approx(1.0) and not wt[2:].any()
+
+
+@pytest.mark.parametrize("mode", ["none", "origin"])
+def test_unlabelled_person_gets_a_centre_at_the_origin_as_dekr(tmp_path, mode):
+    src = _write(tmp_path, [(1, [_ann(np.zeros((17, 3)))])])   # area 5000 >= 32^2, no labelled joint
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(16, 16))
+    ds = BottomUpDataset(src, "coco17", codec, BottomUpConfig(unlabelled_center=mode),
+                         build_normalize(load_experiment("demo_human_dekr").normalize), augment=False)
+    centre = ds[0]["heatmaps"][17].numpy()
+    if mode == "origin":                                        # image (0, 0) -> heatmap (0, 0)
+        assert centre[0, 0] == pytest.approx(1.0) and centre.argmax() == 0
+    else:
+        assert centre.max() == 0.0
+    assert not ds[0]["offset_weights"].any()
+
+
+@pytest.mark.parametrize("convention, nose_x", [("exact", (127 - 30 - 64) / 8 + 8), ("official", 15 - 3.75)])
+def test_flip_conventions(tmp_path, convention, nose_x):
+    src = _write(tmp_path, [(1, [_ann(A)])])
+    codec = DEKRCodec(input_size=(64, 64), heatmap_size=(16, 16))
+    norm = build_normalize(load_experiment("demo_human_dekr").normalize)
+    still = dict(max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0, flip_convention=convention)
+    flipped = BottomUpDataset(src, "coco17", codec, BottomUpConfig(flip_prob=1.0, **still), norm)[0]
+    plain = BottomUpDataset(src, "coco17", codec, BottomUpConfig(flip_prob=0.0, **still), norm)[0]
+    wt, off = flipped["offset_weights"].numpy(), flipped["offsets"].numpy()
+    ys, xs = np.nonzero(wt[0])
+    np.testing.assert_allclose(xs - off[0, ys, xs], nose_x, atol=1e-5)     # the nose (joint 0) on the heatmap
+    # plain: image (30, 30) -> heatmap 3.75
+    ys, xs = np.nonzero(plain["offset_weights"].numpy()[0])
+    np.testing.assert_allclose(xs - plain["offsets"].numpy()[0, ys, xs], 3.75, atol=1e-5)
+    if convention == "official":                               # the warped input itself is mirrored
+        assert torch_equal(flipped["image"], plain["image"].flip(-1))
+
+
+def torch_equal(a, b):
+    import torch
+    return bool(torch.equal(a, b))
+
+
+def test_quirk_options_are_checked():
+    with pytest.raises(ValueError, match="codec option area_map must be one of per_joint | shared"):
+        DEKRCodec(area_map="global")
+    with pytest.raises(ValueError, match="bottomup.flip_convention must be exact or official"):
+        BottomUpConfig(flip_convention="mmpose")
+    with pytest.raises(ValueError, match="bottomup.unlabelled_center must be none or origin"):
+        BottomUpConfig(unlabelled_center="centre")

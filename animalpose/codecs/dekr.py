@@ -165,7 +165,20 @@ class DEKRCodec:
         match_heatmap, max_absorb_distance, adjust_threshold, adjust_kernel:
             the reference's ``TEST.MATCH_HMP`` step (:meth:`match_to_heatmap`);
             the distance is in pixels of the (scale-1) network input.
+        area_map, area_map_dtype, center_test: the official offset generator's
+            quirks, off by default (see :meth:`_offsets_reference`).
+            ``area_map: per_joint | shared``: one area map for all joints, so
+            the overlap test of joint ``j`` compares with the person who last
+            wrote *any* joint at the pixel. ``area_map_dtype: float64 | float32``:
+            a float32 map, so a person whose area rounds down loses its own
+            later joints to a larger person written before it. ``center_test:
+            position | truncated``: ``int()`` truncates first, so a centre in
+            ``(-1, 0)`` counts as inside and writes offsets round pixel 0.
     """
+
+    #: the offset-writer options and their (kit) defaults
+    OFFSET_QUIRKS = {"area_map": ("per_joint", "shared"), "area_map_dtype": ("float64", "float32"),
+                     "center_test": ("position", "truncated")}
 
     name = "dekr"
 
@@ -174,7 +187,8 @@ class DEKRCodec:
                  max_people: int = 30, keypoint_threshold: float = 0.01,
                  pool_thresholds: Sequence[float] = (300.0, 200.0), nms_threshold: float = 0.05,
                  nms_num_threshold: int = 8, decrease: float = 0.9, match_heatmap: bool = False,
-                 max_absorb_distance: float = 75.0, adjust_threshold: float = 0.05, adjust_kernel: int = 6):
+                 max_absorb_distance: float = 75.0, adjust_threshold: float = 0.05, adjust_kernel: int = 6,
+                 area_map: str = "per_joint", area_map_dtype: str = "float64", center_test: str = "position"):
         self.input_size = _size(input_size, "input_size")
         self.heatmap_size = _size(heatmap_size, "heatmap_size")
         if not (float(sigma) > 0 and float(center_sigma) > 0):
@@ -191,6 +205,12 @@ class DEKRCodec:
         self.match_heatmap = bool(match_heatmap)
         self.max_absorb_distance, self.adjust_threshold = float(max_absorb_distance), float(adjust_threshold)
         self.adjust_kernel = int(adjust_kernel)
+        for name, value in (("area_map", area_map), ("area_map_dtype", area_map_dtype),
+                            ("center_test", center_test)):
+            if value not in self.OFFSET_QUIRKS[name]:
+                raise ValueError(f"codec option {name} must be one of {' | '.join(self.OFFSET_QUIRKS[name])}, "
+                                 f"got {value!r}")
+        self.area_map, self.area_map_dtype, self.center_test = area_map, area_map_dtype, center_test
 
     def __repr__(self) -> str:
         return (f"DEKRCodec(input_size={self.input_size}, heatmap_size={self.heatmap_size}, sigma={self.sigma:g}, "
@@ -208,12 +228,16 @@ class DEKRCodec:
         kp[..., :2] /= self.stride
         return self.encode_hm(kp, has_center, areas, ignore_mask)
 
-    def encode_hm(self, keypoints, has_center=None, areas=None, ignore_mask=None) -> Dict[str, np.ndarray]:
+    def encode_hm(self, keypoints, has_center=None, areas=None, ignore_mask=None,
+                  unlabelled_centers=None) -> Dict[str, np.ndarray]:
         """Targets of ``keypoints (P, K, 3)`` (x, y, v) in heatmap pixels.
 
         ``has_center (P,)`` bool (default: every person with a labelled joint),
         ``areas (P,)`` offset normalisers (default :func:`joint_areas`),
-        ``ignore_mask (H, W)`` multiplied into the heatmap mask (0 = ignore).
+        ``ignore_mask (H, W)`` multiplied into the heatmap mask (0 = ignore),
+        ``unlabelled_centers (P, 2)``: where given, a person with no labelled
+        joint but ``has_center`` gets its centre there (DEKR puts it at the image
+        origin; ``bottomup.unlabelled_center: origin``); otherwise it has none.
 
         Returns ``heatmaps (K+1, H, W)``, ``mask (K+1, H, W)``, ``offsets (2K, H, W)``,
         ``offset_weights (2K, H, W)`` (float32) and ``centers (P, 3)`` (x, y, v).
@@ -225,6 +249,10 @@ class DEKRCodec:
         w, h = self.heatmap_size
         ctr, labelled = person_centers(kp)
         ok = labelled if has_center is None else labelled & np.asarray(has_center, bool).reshape(p)
+        if unlabelled_centers is not None and has_center is not None and p:
+            extra = ~labelled & np.asarray(has_center, bool).reshape(p)
+            ctr = np.where(extra[:, None], np.asarray(unlabelled_centers, np.float64).reshape(p, 2), ctr)
+            ok = ok | extra
         centers = np.concatenate([ctr, ok[:, None].astype(np.float64)], 1)
         pts = np.concatenate([kp, centers[:, None]], 1)                       # (P, K+1, 3)
         sig = np.full(k + 1, self.sigma)
@@ -233,7 +261,9 @@ class DEKRCodec:
         if ignore_mask is not None:
             mask = mask * np.asarray(ignore_mask, np.float32)[None]
         area = joint_areas(kp) if areas is None else np.asarray(areas, np.float64).reshape(p)
-        offsets, weights = self._offsets(kp, centers, area, (w, h))
+        quirks = (self.area_map, self.area_map_dtype, self.center_test) != ("per_joint", "float64", "position")
+        writer = self._offsets_reference if quirks else self._offsets
+        offsets, weights = writer(kp, centers, area, (w, h))
         return {"heatmaps": heatmaps, "mask": mask.astype(np.float32), "offsets": offsets,
                 "offset_weights": weights, "centers": centers.astype(np.float32)}
 
@@ -280,6 +310,49 @@ class DEKRCodec:
             off[js, 0, y0:y1, x0:x1] = np.broadcast_to(gx, shape)
             off[js, 1, y0:y1, x0:x1] = np.broadcast_to(gy, shape)
             wt[js, :, y0:y1, x0:x1] = 1.0 / np.sqrt(max(area[i], 1.0))
+        return off.reshape(2 * k, h, w), wt.reshape(2 * k, h, w)
+
+    def _offsets_reference(self, kp: np.ndarray, centers: np.ndarray, area: np.ndarray, size):
+        """The official ``OffsetGenerator`` loop, with this codec's quirk options.
+
+        People are taken in file order and joints in order. For each person and
+        joint, every pixel of the centre square is written unless it already
+        holds a non-zero offset and the area map there is *smaller* than this
+        person's area. A pixel whose offset is exactly ``(0, 0)`` counts as
+        empty, as in the reference. The area map is per joint or shared, and
+        float64 or float32. A centre is tested after ``int()`` with
+        ``center_test: truncated``, and before it otherwise.
+        """
+        w, h = size
+        p, k = kp.shape[:2]
+        off = np.zeros((k, 2, h, w), np.float32)
+        wt = np.zeros((k, 2, h, w), np.float32)
+        amap = np.zeros((1 if self.area_map == "shared" else k, h, w), np.dtype(self.area_map_dtype))
+        r = self.offset_radius
+        for i in range(p):
+            cx, cy, cv = centers[i]
+            if cv <= 0:
+                continue
+            ix, iy = int(cx), int(cy)
+            tx, ty = (ix, iy) if self.center_test == "truncated" else (cx, cy)
+            if tx < 0 or ty < 0 or tx >= w or ty >= h:
+                continue
+            x0, x1 = max(ix - r, 0), min(ix + r, w)
+            y0, y1 = max(iy - r, 0), min(iy + r, h)
+            weight = 1.0 / np.sqrt(max(area[i], 1.0))
+            for j in range(k):
+                x, y, v = kp[i, j]
+                if v <= 0 or x < 0 or y < 0 or x >= w or y >= h:
+                    continue
+                a = amap[0 if self.area_map == "shared" else j, y0:y1, x0:x1]
+                ox = off[j, 0, y0:y1, x0:x1]
+                oy = off[j, 1, y0:y1, x0:x1]
+                write = ~(((ox != 0) | (oy != 0)) & (a < area[i]))          # float32 map vs float64 area
+                gx = np.broadcast_to(np.arange(x0, x1, dtype=np.float64)[None, :] - x, write.shape)
+                gy = np.broadcast_to(np.arange(y0, y1, dtype=np.float64)[:, None] - y, write.shape)
+                ox[write], oy[write] = gx[write], gy[write]
+                wt[j, :, y0:y1, x0:x1][:, write] = weight
+                a[write] = area[i]
         return off.reshape(2 * k, h, w), wt.reshape(2 * k, h, w)
 
     # ------------------------------------------------------------------ decode

@@ -1,4 +1,4 @@
 """Subcommands of the ``animalpose`` command, in the order ``--help`` lists them."""
-from . import adapt, demo, evaluate, generate, labels, predict, pretrain, specs, summary
+from . import adapt, demo, evaluate, generate, labels, predict, pretrain, rescore, specs, summary
 
-COMMANDS = (demo, generate, pretrain, adapt, labels, evaluate, predict, summary, specs)
+COMMANDS = (demo, generate, pretrain, adapt, labels, evaluate, rescore, predict, summary, specs)

@@ -154,11 +154,15 @@ class BottomUpDataset(Dataset):
         c = self.cfg
         center = np.array([w / 2.0, h / 2.0])
         scale = (min(h, w) if c.scale_type == "short" else max(h, w)) / 200.0
-        rot = 0.0
+        rot, flip_after, flipped = 0.0, False, False
         if self.augment:
             if rng.random() < c.flip_prob:
-                image, ignore = image[:, ::-1].copy(), ignore[:, ::-1].copy()
-                kp = self.spec.flip_keypoints(kp, w).astype(np.float64)
+                if c.flip_convention == "official":
+                    flip_after = True                          # DEKR: mirror the warped sample, x' = W_hm - 1 - x
+                else:
+                    image, ignore = image[:, ::-1].copy(), ignore[:, ::-1].copy()
+                    kp = self.spec.flip_keypoints(kp, w).astype(np.float64)
+                    flipped = True
             scale *= rng.uniform(c.min_scale, c.max_scale)
             rot = rng.uniform(-1.0, 1.0) * c.max_rotation
             t = int(c.max_translate * scale)
@@ -171,12 +175,23 @@ class BottomUpDataset(Dataset):
         kp_out = kp.copy()
         if len(kp):
             kp_out[..., :2] = affine_points(kp[..., :2], m_out)
+        origin = None                                          # DEKR's centre of a person with no labelled joint
+        if c.unlabelled_center == "origin" and len(kp):
+            o = np.array([[w - 1.0 if flipped else 0.0, 0.0]])   # the origin, mirrored with the image
+            origin = np.tile(affine_points(o, m_out)[0], (len(kp), 1))
+        if flip_after:
+            w_hm = self.codec.heatmap_size[0]
+            img, mask = img[:, ::-1].copy(), mask[:, ::-1].copy()
+            kp_out = kp_out[:, self.spec.flip_index]
+            kp_out[..., 0] = w_hm - kp_out[..., 0] - 1
+            if origin is not None:
+                origin[:, 0] = w_hm - origin[:, 0] - 1
         offset_areas = None                                    # "labelled": the codec's labelled extent
         if c.offset_area == "official":
             # the input transform scales both axes by w_in / (200 s): areas by its square (DEKR: t00 * t11)
             offset_areas = file_area * (self.codec.input_size[0] / (200.0 * scale)) ** 2
         enc = self.codec.encode_hm(kp_out, has_center=areas >= c.min_center_area, areas=offset_areas,
-                                   ignore_mask=(mask > 0.5).astype(np.float32))
+                                   ignore_mask=(mask > 0.5).astype(np.float32), unlabelled_centers=origin)
         return {"image": self.normalize(img), "heatmaps": torch.from_numpy(enc["heatmaps"]),
                 "mask": torch.from_numpy(enc["mask"]), "offsets": torch.from_numpy(enc["offsets"]),
                 "offset_weights": torch.from_numpy(enc["offset_weights"]), "index": int(index)}
@@ -296,12 +311,15 @@ def evaluate_bottomup(model, source, codec: DEKRCodec, normalize, spec, device, 
 
 
 def load_rescore_net(path: Optional[str], spec, device) -> Optional[torch.nn.Module]:
-    """The DEKR rescore net of ``path`` (``l{1,2,3}`` keys), or None."""
+    """The DEKR rescore net of ``path`` (``l{1,2,3}`` keys), or None; its features use
+    :func:`~animalpose.engine.rescore.rescore_skeleton` (DEKR's limbs for COCO / CrowdPose, the
+    spec's skeleton otherwise), as :func:`~animalpose.engine.rescore.fit_rescore_net` trains it."""
     if not path:
         return None
-    from ..models import build_model, load_checkpoint
-    net = build_model("dekr_rescore", get_spec(spec).num_joints)
-    load_checkpoint(net, path)
+    from ..models import load_checkpoint
+    from .rescore import build_rescore_net
+    net = build_rescore_net(spec)
+    load_checkpoint(net, path, name=path)
     return net.to(device).eval()
 
 

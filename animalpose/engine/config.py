@@ -199,6 +199,12 @@ class BottomUpConfig:
                                           # unlabelled-only ones too (DEKR) | with_people: images with a labelled joint
     multi_scale_nms_threshold: float = 0.15   # pose-NMS threshold with more than one test scale (the official
                                               # multi-scale commands set TEST.NMS_THRE 0.15; one scale: the codec's 0.05)
+    unlabelled_center: str = "none"       # none: a person with no labelled joint gets no centre | origin: DEKR's
+                                          # get_joints quirk, a centre target at the (transformed) image origin
+                                          # when its area is >= min_center_area
+    flip_convention: str = "exact"        # exact: mirror the image before the warp, targets exactly on the mirrored
+                                          # image | official: DEKR mirrors after the warp and sets x' = W_hm - 1 - x on
+                                          # the heatmap, 0.75 heatmap px (stride 4) left of the mirrored image
 
     def __post_init__(self):
         if self.scale_type not in ("short", "long"):
@@ -207,6 +213,10 @@ class BottomUpConfig:
             raise ValueError(f"bottomup.test_scales must contain 1.0, got {self.test_scales}")
         if self.offset_area not in ("official", "labelled"):
             raise ValueError(f"bottomup.offset_area must be official or labelled, got {self.offset_area!r}")
+        if self.unlabelled_center not in ("none", "origin"):
+            raise ValueError(f"bottomup.unlabelled_center must be none or origin, got {self.unlabelled_center!r}")
+        if self.flip_convention not in ("exact", "official"):
+            raise ValueError(f"bottomup.flip_convention must be exact or official, got {self.flip_convention!r}")
         if self.train_images not in ("any_annotation", "with_people"):
             raise ValueError(f"bottomup.train_images must be any_annotation or with_people, got {self.train_images!r}")
         _require(_finite(self.multi_scale_nms_threshold) and self.multi_scale_nms_threshold > 0,
