@@ -62,14 +62,15 @@ def _sub(root: str, name: str) -> str:
 
 
 # ---------------------------------------------------------------------- synthetic animals
-def _synthetic(root, animal, split, split_dir=None, occlusion_visible=False):
+def _synthetic(root, animal, split, split_dir=None, occlusion_visible=False, vertex_ids=None):
     from .synthetic_animal import SyntheticAnimal
     return SyntheticAnimal(_sub(root, "synthetic_animal"), animal, split, split_dir=split_dir,
-                           occlusion_visible=occlusion_visible)
+                           occlusion_visible=occlusion_visible, vertex_ids=vertex_ids)
 
 
 def _build_synthetic(cfg, aspect_ratio):
-    return _synthetic(cfg.root, cfg.animal, cfg.split, cfg.split_dir, cfg.occlusion_visible)
+    return _synthetic(cfg.root, cfg.animal, cfg.split, cfg.split_dir, cfg.occlusion_visible,
+                      getattr(cfg, "vertex_ids", None))
 
 
 def _find_synthetic(folder):

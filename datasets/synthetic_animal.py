@@ -41,16 +41,32 @@ def animal_dir(root: str, animal: str) -> str:
     return os.path.join(root, f"{animal}_combineds5r5_texture")
 
 
-def read_keypoints_file(path: str, animal: str) -> tuple:
-    """Return ``(joints (18, 3), vertices (N, 3) or None)`` from a ``P_kpts.npy`` file."""
+def read_keypoints_file(path: str, animal: str, vertex_ids: Optional[Sequence[int]] = None) -> tuple:
+    """Return ``(joints (18, 3), vertices (N, 3) or None)`` from a ``P_kpts.npy`` file.
+
+    A file of all mesh vertices is reduced with ``vertex_ids`` when given (any
+    mesh size; e.g. the elephant), else with the built-in table of ``animal``
+    (3299-vertex meshes)."""
     try:
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DatasetFormatError(path, "keypoint file is missing") from None
     except Exception as e:  # noqa: BLE001 - any parse failure is a format error
         raise DatasetFormatError(path, f"not a readable .npy array ({e.__class__.__name__})") from None
+    if vertex_ids is not None and arr.ndim == 2 and arr.shape[1] == 3 and arr.shape[0] != 18:
+        ids = np.asarray(vertex_ids, np.int64)
+        if ids.max() >= arr.shape[0]:
+            raise DatasetFormatError(path, f"vertex_ids go up to {int(ids.max())} but the file has "
+                                           f"{arr.shape[0]} vertices")
+        if arr.dtype.kind not in "iuf" or not np.isfinite(arr).all():
+            raise DatasetFormatError(path, "keypoints must be finite numbers (NaN, infinite or non-numeric values)")
+        arr = arr.astype(np.float32)
+        return arr[ids], arr
     if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] not in (18, NUM_MESH_VERTICES):
-        raise DatasetFormatError(path, f"expected an array of shape (18, 3) or ({NUM_MESH_VERTICES}, 3), got {arr.shape}")
+        other_mesh = arr.ndim == 2 and arr.shape[1] == 3 and arr.shape[0] > 18
+        raise DatasetFormatError(path, f"expected an array of shape (18, 3) or ({NUM_MESH_VERTICES}, 3), got {arr.shape}"
+                                       + ("; a mesh of another size needs the data option vertex_ids (18 ids)"
+                                          if other_mesh else ""))
     arr = arr.astype(np.float32) if arr.dtype.kind in "iuf" else None
     if arr is None or not np.isfinite(arr).all():
         raise DatasetFormatError(path, "keypoints must be finite numbers (NaN, infinite or non-numeric values)")
@@ -58,7 +74,7 @@ def read_keypoints_file(path: str, animal: str) -> tuple:
         return arr, None
     if animal not in VERTEX_IDS:
         raise DatasetFormatError(path, f"3299-vertex keypoints need a vertex-id table; none for animal {animal!r} "
-                                       f"(known: {', '.join(VERTEX_IDS)})")
+                                       f"(known: {', '.join(VERTEX_IDS)}); give the data option vertex_ids (18 ids)")
     return arr[VERTEX_IDS[animal]], arr
 
 
@@ -74,13 +90,16 @@ class SyntheticAnimal:
             not inside the image folder (the LFSA repo keeps them in ``data/``).
         min_visible: keep an image when at least this many joints are visible.
         occlusion_visible: ``train_with_occlusion``: mark every in-image joint visible.
+        vertex_ids: the 18 joints' mesh vertex ids for an animal without a built-in
+            table (the elephant's are not in the kit's facts; take them from the release).
     """
 
     spec = "tigdog18"
     benchmark = "pck"
 
     def __init__(self, root: str, animal: str = "horse", split: str = "train", split_dir: Optional[str] = None,
-                 min_visible: int = 6, occlusion_visible: bool = False, crop_factor: float = 1.25):
+                 min_visible: int = 6, occlusion_visible: bool = False, crop_factor: float = 1.25,
+                 vertex_ids: Optional[Sequence[int]] = None):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         self.root, self.animal, self.split = root, animal, split
@@ -103,7 +122,7 @@ class SyntheticAnimal:
         self._items = []
         for i in idxs:
             img_path = files[i]
-            joints, verts = read_keypoints_file(img_path[:-7] + "kpts.npy", animal)
+            joints, verts = read_keypoints_file(img_path[:-7] + "kpts.npy", animal, vertex_ids)
             if (joints[:, 2] > 0).sum() < min_visible:
                 continue
             self._items.append((int(i), img_path, joints, verts))

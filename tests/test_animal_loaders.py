@@ -83,6 +83,29 @@ def test_synthetic_errors_name_the_file(tmp_path):
     assert VERTEX_IDS["horse"][0] == 1718
 
 
+def test_synthetic_animal_without_a_table_reads_with_given_vertex_ids(tmp_path):
+    # an elephant-like mesh of 4000 vertices: its 18 joint vertices are not in the kit's facts
+    d = tmp_path / "synthetic_animal" / "elephant_combineds5r5_texture"
+    d.mkdir(parents=True)
+    cv2.imwrite(str(d / "00000_x_img.png"), np.zeros((480, 640, 3), np.uint8))
+    verts = np.zeros((4000, 3), np.float32)
+    verts[:, 0], verts[:, 1], verts[:, 2] = np.arange(4000) % 600, np.arange(4000) % 400, 1
+    np.save(d / "00000_x_kpts.npy", verts)
+    ids = list(range(100, 4000, 200))[:18]
+    with pytest.raises(DatasetFormatError, match=r"got \(4000, 3\); a mesh of another size needs the data option vertex_ids"):
+        SyntheticAnimal(str(tmp_path / "synthetic_animal"), "elephant", "all")
+    ds = SyntheticAnimal(str(tmp_path / "synthetic_animal"), "elephant", "all", vertex_ids=ids)
+    a = ds.annotation(0)
+    np.testing.assert_array_equal(a.keypoints[:, 0], np.asarray(ids) % 600)
+    np.testing.assert_array_equal(a.keypoints[:, 1], np.asarray(ids) % 400)
+    np.testing.assert_array_equal(a.bbox, [0, 0, 599, 399])          # the box spans all mesh vertices
+    with pytest.raises(DatasetFormatError, match="vertex_ids go up to 5000 but the file has 4000 vertices"):
+        SyntheticAnimal(str(tmp_path / "synthetic_animal"), "elephant", "all", vertex_ids=ids[:17] + [5000])
+    from animalpose.engine.config import DataConfig
+    with pytest.raises(ValueError, match="vertex_ids must be 18"):
+        DataConfig(vertex_ids=[1, 2, 3])
+
+
 # --------------------------------------------------------------------- TigDog
 @pytest.mark.parametrize("animal", ["horse", "tiger"])
 def test_tigdog_round_trip_with_filter(animal_data, animal):

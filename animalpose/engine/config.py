@@ -66,12 +66,20 @@ class DataConfig:
     det_score_threshold: float = 0.0      # coco/crowdpose top-down: detections below this score are dropped
     occlusion_visible: bool = False       # synthetic_animal: supervise occluded in-image joints too (the
                                           # reference's train_with_occlusion = True)
+    vertex_ids: Optional[List[int]] = None   # synthetic_animal: mesh vertex ids of the 18 joints, for an animal
+                                          # without a built-in table (e.g. the elephant: take them from its release)
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.vertex_ids is not None:
+            if self.dataset != "synthetic_animal":
+                raise ValueError(f"vertex_ids applies to synthetic_animal data only, not {self.dataset}")
+            if len(self.vertex_ids) != 18 or any(not isinstance(v, int) or v < 0 for v in self.vertex_ids):
+                raise ValueError(f"vertex_ids must be 18 non-negative vertex indices (the 18 joints in loader "
+                                 f"order), got {self.vertex_ids!r}")
         if self.occlusion_visible and self.dataset != "synthetic_animal":
             raise ValueError(f"occlusion_visible applies to synthetic_animal data only, not {self.dataset}")
         if self.box_convention not in ("hrnet", "mmpose", "darkpose"):
