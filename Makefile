@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= runs/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all install clean
+.PHONY: demo test test-all lint install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/animalpose demo --out $(OUT)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --output-format concise animalpose datasets ccssl wscda evaluation tests scripts
+	$(VENV)/bin/lint-imports --no-cache
+
+test: lint
 	$(PY) -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP)

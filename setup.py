@@ -25,6 +25,6 @@ setup(
         "pyyaml>=6.0",
         "matplotlib>=3.6",
     ],
-    extras_require={"dev": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6.80"]},
+    extras_require={"dev": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6.80", "ruff>=0.4", "import-linter>=2.0"]},
     entry_points={"console_scripts": ["animalpose=animalpose.cli:main"]},
 )

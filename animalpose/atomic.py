@@ -36,3 +36,20 @@ def atomic_write(path, write: Callable[[IO], None], binary: bool = True) -> str:
             pass
         raise
     return path
+
+
+def save_npz(path, **arrays) -> str:
+    """Write ``arrays`` to ``path`` as a compressed ``.npz``, atomically (CC-SSL and PPLO label rounds)."""
+    import numpy as np
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+
+
+def load_npz(path, keys, kind: str) -> dict:
+    """The arrays ``keys`` of the ``.npz`` at ``path``; ``ValueError`` ``"<path>: not a <kind> file (...)"``
+    when it cannot be read or lacks one of them."""
+    import numpy as np
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in keys}
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"{path}: not a {kind} file ({e})") from None

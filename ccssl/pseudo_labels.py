@@ -29,7 +29,7 @@ import torch
 
 from animalpose.engine.config import CCSSLConfig
 from animalpose.engine.evaluator import heatmaps_of
-from animalpose.engine.npz import load_npz, save_npz
+from animalpose.atomic import load_npz, save_npz
 from animalpose.transforms import TopDownAugment, affine_points, invert_affine
 from animalpose.transforms.photometric import apply_seeded, gaussian_blur, gaussian_noise, LinearContrast
 

@@ -111,7 +111,7 @@ class CCSSLTrainer(Trainer):
             return self.labels
         if self.labels is not None and self.labels.epoch == round_epoch:
             return self.labels
-        from animalpose.commands._progress import Steps
+        from animalpose.progress import Steps
         bar = Steps(f"pseudo-labels (epoch {epoch + 1})", len(self.target_source), self.quiet or not self.dist.is_main)
         labels = generate(self.model, self.target_source, self.spec, self.codec, self.normalize, self.device,
                           self.ssl, seed=self.cfg.train.seed * 1000 + round_epoch,
@@ -138,31 +138,24 @@ class CCSSLTrainer(Trainer):
                             seed=self.cfg.train.seed + 7919)
         return self.epoch_loader(ds, epoch, stream=1)
 
-    def train_epoch(self, epoch: int) -> float:
-        from animalpose.commands._progress import Steps
+    # ------------------------------------------------------------------ method hooks
+    def epoch_batches(self, epoch: int):
+        """Pairs (source batch, target batch) of ``epoch``; the target set is labelled first (a new
+        round every ``label_every`` epochs)."""
         target_loader = self._target_loader(epoch)
-        self.net.train()
         source_loader = self._train_loader(epoch)
         steps = min(len(source_loader), len(target_loader))
         if self.cfg.train.max_steps_per_epoch is not None:
             steps = min(steps, self.cfg.train.max_steps_per_epoch)
-        bar = Steps(f"adapt {epoch + 1}/{self.cfg.train.epochs}", steps, self.quiet or not self.dist.is_main)
-        total, n = 0.0, 0
-        for step, (src, trg) in enumerate(zip(source_loader, target_loader)):
-            if step >= steps:
-                break
-            loss_src = self.loss_fn(self.net(src["image"].to(self.device)), src["target"].to(self.device),
-                                    src["target_weight"].to(self.device))
-            loss_trg = self.loss_fn(self.net(trg["image"].to(self.device)), trg["target"].to(self.device),
-                                    trg["target_weight"].to(self.device))
-            loss = loss_src + self.ssl.gamma * loss_trg
-            self.optimizer_step(loss, epoch, step, bar)
-            total += float(loss.item())
-            n += 1
-            if self.writer is not None:
-                it = epoch * steps + step
-                self.writer.add_scalar("train/loss_source", float(loss_src.item()), it)
-                self.writer.add_scalar("train/loss_target", float(loss_trg.item()), it)
-            bar.next(f"loss {total / n:.3g}")
-        bar.finish()
-        return total / max(n, 1)
+        return zip(source_loader, target_loader), steps
+
+    def training_step(self, batch, epoch: int, step: int, steps: int):
+        """``L_src + gamma * L_trg`` of one source and one pseudo-labelled target batch."""
+        src, trg = batch
+        dev = self.device
+        loss_src = self.loss_fn(self.net(src["image"].to(dev)), src["target"].to(dev), src["target_weight"].to(dev))
+        loss_trg = self.loss_fn(self.net(trg["image"].to(dev)), trg["target"].to(dev), trg["target_weight"].to(dev))
+        return {"total": loss_src + self.ssl.gamma * loss_trg, "loss_source": loss_src, "loss_target": loss_trg}
+
+    def bar_label(self, epoch: int) -> str:
+        return f"adapt {epoch + 1}/{self.cfg.train.epochs}"

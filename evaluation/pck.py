@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from animalpose.codecs.base import as_numpy
+from animalpose.arrays import as_numpy
 
 __all__ = [
     "normalized_distances", "pck", "pck_curve", "curve_auc", "auc", "epe",

@@ -31,8 +31,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from animalpose.codecs import argmax_1based
-from animalpose.codecs.base import as_numpy
+from animalpose.arrays import argmax_1based, as_numpy
 
 __all__ = [
     "heatmap_argmax_1based", "batch_distances", "batch_accuracy", "BatchAccuracy",

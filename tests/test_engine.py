@@ -134,7 +134,7 @@ def test_config_errors_name_key_and_file(tmp_path):
 
 
 def test_channels_last_option_sets_the_weight_layout():
-    from animalpose.engine.trainer import build_model_from_config, memory_format
+    from animalpose.engine.factories import build_model_from_config, memory_format
     for flag, nhwc in (("true", True), ("false", False)):
         cfg = load_experiment("demo_synthetic", [f"train.channels_last={flag}"])
         w = build_model_from_config(cfg).to("cpu", memory_format=memory_format(cfg)).conv1.weight

@@ -9,7 +9,7 @@ import torch
 from animalpose.engine.config import OptimConfig, load_experiment
 from animalpose.engine.losses import CombinedTargetMSELoss
 from animalpose.engine.optim import build_optimizer, build_scheduler, warmup_factor
-from animalpose.engine.trainer import build_model_from_config, check_backbone_report, output_channels, require_backbone
+from animalpose.engine.factories import build_model_from_config, check_backbone_report, output_channels, require_backbone
 from animalpose.keypoints import get_spec
 from animalpose.transforms.augment import RECIPES, truncnorm
 

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 from animalpose.engine.config import AugmentConfig, ExperimentConfig
 from animalpose.engine.data import TopDownDataset
 from animalpose.engine.evaluator import predict
-from animalpose.engine.npz import load_npz, save_npz
+from animalpose.atomic import load_npz, save_npz
 from animalpose.transforms import affine_points, invert_affine
 
 from .config import PPLOConfig, WSCDAConfig

@@ -37,7 +37,6 @@ import torch
 
 from animalpose.engine.config import ExperimentConfig
 from animalpose.engine.data import TopDownDataset, build_source
-from animalpose.engine.optim import build_optimizer, build_scheduler
 from animalpose.engine.run_folder import atomic_write_text
 from animalpose.engine.trainer import Trainer
 from animalpose.models import load_checkpoint
@@ -64,13 +63,24 @@ class WSCDATrainer(Trainer):
     """
 
     log_name = "wscda"
-    resumes_later = True          # the discriminator and its optimiser group exist only after __init__
 
     def __init__(self, cfg: ExperimentConfig, wcfg: WSCDAConfig, out_dir: str,
                  source_checkpoint: Optional[str] = None, resume: bool = False, quiet: bool = False,
                  log: Callable[[str], None] = print, overwrite: bool = False):
         self.wcfg = wcfg
+        self.loss_log = []
         super().__init__(cfg, out_dir, resume=resume, quiet=quiet, log=log, overwrite=overwrite)
+        if not resume and source_checkpoint:
+            self._load_source(source_checkpoint)
+        self.log(f"{self.log_name}: {len(self.train_source)} labelled animals, "
+                 f"{len(self.human_source) if self.human_source is not None else 0} humans, "
+                 f"{len(self.target_train)} unlabelled target instances (+{len(self.target_test)} held out for "
+                 f"evaluation)")
+
+    # ----------------------------------------------------------------- setup
+    def setup_method(self) -> None:
+        """The human and target streams and, when adversarial, the feature tap and discriminator."""
+        cfg, wcfg = self.cfg, self.wcfg
         w, h = self.codec.input_size
         set_aspect_ratio(self.train_source, w / h)
         self.target_train, self.target_test = target_split(wcfg, self.codec.input_size)
@@ -95,24 +105,15 @@ class WSCDATrainer(Trainer):
             if self.dist.enabled:
                 self.disc_net = torch.nn.parallel.DistributedDataParallel(
                     self.disc, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-            groups = [{"params": list(self.model.parameters())},
-                      {"params": list(self.disc.parameters()), "lr": cfg.optim.lr * d.lr_mult}]
-            self.optimizer = build_optimizer(groups, cfg.optim)
-            self.scheduler = build_scheduler(self.optimizer, cfg.optim)
             self.log(f"{self.log_name}: discriminator on {layer} ({channels} channels), gradient reversal, "
                      f"alpha {wcfg.alpha:g}, beta {wcfg.beta:g}")
-        self.loss_log = []
-        if resume:
-            self._resume()
-            self.loss_log = self._read_loss_log()[:self.start_epoch]
-        elif source_checkpoint:
-            self._load_source(source_checkpoint)
-        self.log(f"{self.log_name}: {len(self.train_source)} labelled animals, "
-                 f"{len(self.human_source) if self.human_source is not None else 0} humans, "
-                 f"{len(self.target_train)} unlabelled target instances (+{len(self.target_test)} held out for "
-                 f"evaluation)")
 
-    # ----------------------------------------------------------------- setup
+    def param_groups(self):
+        if self.disc is None:
+            return self.model.parameters()
+        return [{"params": list(self.model.parameters())},
+                {"params": list(self.disc.parameters()), "lr": self.cfg.optim.lr * self.wcfg.discriminator.lr_mult}]
+
     def _check_disjoint(self) -> None:
         """The labelled animal set must not contain the target species."""
         target = {self.target_train.annotation(i).category for i in range(len(self.target_train))}
@@ -150,6 +151,7 @@ class WSCDATrainer(Trainer):
             if "discriminator" not in meta:
                 raise ValueError(f"{self.last_path}: no discriminator state to resume WS-CDA from")
             self.disc.load_state_dict(meta["discriminator"])
+        self.loss_log = self._read_loss_log()[:self.start_epoch]
 
     @property
     def _loss_log_path(self) -> str:
@@ -239,33 +241,35 @@ class WSCDATrainer(Trainer):
         losses["total"] = total
         return losses
 
-    def train_epoch(self, epoch: int) -> float:
-        from animalpose.commands._progress import Steps
-        streams = self._streams(epoch)       # PPLO labels the target set here (eval mode)
-        self.net.train()
-        if self.disc is not None:
-            self.disc.train()
-        steps = self.steps_per_epoch()
-        bar = Steps(f"{self.log_name} {epoch + 1}/{self.cfg.train.epochs}", steps, self.quiet or not self.dist.is_main)
-        sums: Dict[str, float] = {}
-        for step in range(steps):
-            batches = {s: (next(it), pw) for s, (it, pw) in streams.items()}
-            progress = (epoch * steps + step) / max(1, self.cfg.train.epochs * steps)
-            losses = self.compute_losses(batches, progress)
-            self.optimizer_step(losses["total"], epoch, step, bar)
-            vals = {k: float(v.item()) for k, v in losses.items() if k != "total"}
-            for k, v in vals.items():
-                sums[k] = sums.get(k, 0.0) + v
-            if self.writer is not None:
-                it = epoch * steps + step
-                for k, v in vals.items():
-                    self.writer.add_scalar(f"train/{k}", v, it)
-            msg = f"pose {sums['pose'] / (step + 1):.3g}"
-            if "disc" in sums:
-                msg += f" D {sums['disc'] / (step + 1):.3g}"
-            bar.next(msg)
-        bar.finish()
-        means = {k: v / steps for k, v in sums.items()}
+    # ----------------------------------------------------------------- loop hooks
+    def epoch_batches(self, epoch: int):
+        """One ``{stream: (batch, pose weight)}`` per step; PPLO labels the target set here (eval mode)."""
+        streams = self._streams(epoch)
+
+        def steps_of_streams():
+            while True:
+                yield {s: (next(it), pw) for s, (it, pw) in streams.items()}
+        return steps_of_streams(), self.steps_per_epoch()
+
+    def train_modules(self):
+        return [self.net] + ([self.disc] if self.disc is not None else [])
+
+    def training_step(self, batch, epoch: int, step: int, steps: int):
+        progress = (epoch * steps + step) / max(1, self.cfg.train.epochs * steps)
+        return self.compute_losses(batch, progress)
+
+    def step_message(self, sums, n: int) -> str:
+        msg = f"pose {sums['pose'] / n:.3g}"
+        if "disc" in sums:
+            msg += f" D {sums['disc'] / n:.3g}"
+        return msg
+
+    def bar_label(self, epoch: int) -> str:
+        return f"{self.log_name} {epoch + 1}/{self.cfg.train.epochs}"
+
+    def end_epoch(self, epoch: int, means) -> float:
+        """Per-epoch loss means to ``OUT/losses.json`` and the log; the epoch loss is the extractor's."""
+        means = {k: v for k, v in means.items() if k != "total"}
         self.loss_log.append({"epoch": epoch + 1, **{k: round(v, 6) for k, v in means.items()}})
         if self.dist.is_main:
             atomic_write_text(self._loss_log_path, json.dumps(self.loss_log, indent=1))

@@ -16,16 +16,10 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..arrays import as_numpy  # noqa: F401 (re-exported)
 from ..transforms.flip import flip_back as _flip_back
 
 __all__ = ["Codec", "as_numpy", "visibility_weights"]
-
-
-def as_numpy(x, dtype=None) -> np.ndarray:
-    """NumPy view/copy of an array-like or torch tensor (``.detach().cpu().numpy()``)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=dtype)
 
 
 def _size(v, name: str) -> Tuple[int, int]:

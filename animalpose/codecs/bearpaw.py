@@ -26,29 +26,12 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..arrays import argmax_1based  # noqa: F401 (re-exported)
 from .base import Codec, as_numpy, visibility_weights
 from .gaussian import window_gaussians
-from .refine import get_max_preds, quarter_offset
+from .refine import quarter_offset
 
 __all__ = ["BearpawHeatmap", "argmax_1based"]
-
-
-def argmax_1based(heatmaps) -> Tuple[np.ndarray, np.ndarray]:
-    """CC-SSL/bearpaw ``get_preds``: 1-based integer argmax of each map.
-
-    ``heatmaps (N, K, H, W)`` (NumPy or torch) -> ``coords (N, K, 2)`` float32
-    with ``x = idx % W + 1``, ``y = idx // W + 1`` of the flattened map (first
-    maximum on ties), ``(0, 0)`` where the max is ``<= 0``; ``maxvals (N, K)``.
-    Floating maps keep their dtype (no float32 rounding before the argmax).
-    """
-    hm = as_numpy(heatmaps)
-    if not np.issubdtype(hm.dtype, np.floating):
-        hm = hm.astype(np.float32)
-    if hm.ndim != 4:
-        raise ValueError(f"heatmaps must have shape (N, K, H, W), got {hm.shape}")
-    coords, maxvals = get_max_preds(hm)
-    coords = (coords + 1) * (maxvals > 0)[..., None]
-    return coords.astype(np.float32), maxvals
 
 
 class BearpawHeatmap(Codec):

@@ -17,24 +17,12 @@ from typing import Tuple
 import cv2
 import numpy as np
 
+from ..arrays import get_max_preds  # noqa: F401 (re-exported: the codecs' argmax)
+
 __all__ = ["get_max_preds", "quarter_offset", "gaussian_kernel", "gaussian_blur", "gather_patches",
            "blur_patches", "dark_taylor", "udp_newton"]
 
 _BORDERS = ("constant", "reflect", "edge")
-
-
-def get_max_preds(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Integer argmax of each map: ``x = idx % W``, ``y = idx // W`` of the
-    flattened map (first maximum on ties), set to ``(0, 0)`` where the max is
-    ``<= 0``.  ``heatmaps (N, K, H, W)`` -> ``coords (N, K, 2)`` float32,
-    ``maxvals (N, K)``."""
-    n, k, _, w = heatmaps.shape
-    flat = heatmaps.reshape(n, k, -1)
-    idx = flat.argmax(axis=2)
-    maxvals = np.take_along_axis(flat, idx[..., None], axis=2)[..., 0]
-    coords = np.stack([idx % w, idx // w], axis=-1).astype(np.float32)
-    coords *= (maxvals > 0)[..., None]
-    return coords, maxvals
 
 
 def _neighbour_index(heatmaps: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:

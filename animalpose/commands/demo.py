@@ -24,7 +24,6 @@ import os
 import time
 
 from ._common import add_runtime_options
-from .adapt import ABLATION_OVERRIDES
 
 #: (method name in the report, packaged config, what it is)
 METHODS = (("source_only", "demo_synthetic", "pretrained on synthetic horses"),
@@ -43,6 +42,7 @@ def register(sub, formatter):
                                    "OUT/runs/). Measured at 14.5 to 18 minutes on a 2-core CPU.")
     p.add_argument("--preset", default="demo", choices=("tiny", "demo", "full"), help="data preset")
     p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: the configs')")
+    from ccssl.method import ABLATION_OVERRIDES
     p.add_argument("--ablation", action="append", default=[], choices=sorted(ABLATION_OVERRIDES),
                    help="also run CC-SSL with this consistency switched off, or with no_target the control "
                         "without the target loss (gamma 0: the same steps of source training); repeatable, reported "
@@ -70,6 +70,7 @@ def run(args) -> int:
     from ..engine.data import build_source
     from ..engine.trainer import Trainer
     from .generate import run_generate
+    from ccssl.method import ABLATION_OVERRIDES
 
     t0 = time.time()
     seed = 0 if args.seed is None else args.seed

@@ -8,7 +8,7 @@ import os
 from ..engine.config import DATASETS
 from ..engine.evaluator import BOXES, PROTOCOLS
 from ._common import add_runtime_options, check_number, file_stem
-from ._progress import Steps
+from ..progress import Steps
 
 
 def register(sub, formatter):

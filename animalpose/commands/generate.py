@@ -5,7 +5,7 @@ import os
 
 from datasets.render.generate import DEFAULT_PARTS, PARTS, PRESETS, generate, plan, get_preset
 
-from ._progress import Steps
+from ..progress import Steps
 
 
 def register(sub, formatter):

@@ -27,7 +27,7 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..engine.trainer import make_trainer
+    from ..engine.runner import make_trainer
     check_run_folder_options(args)
     extra = ["model.options.pretrained_backbone=null"] if args.no_pretrained else []
     cfg = load_experiment(args.config, list(args.overrides) + extra + runtime_overrides(args))

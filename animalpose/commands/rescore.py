@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from ._common import add_runtime_options, check_number
-from ._progress import Steps
+from ..progress import Steps
 
 
 def register(sub, formatter):

@@ -433,6 +433,8 @@ class ExperimentConfig:
     ccssl: Optional[CCSSLConfig] = None
     bottomup: Optional[BottomUpConfig] = None     # bottom-up settings (defaults when absent)
     wscda: Optional[WSCDAConfig] = None           # WS-CDA / PPLO adaptation
+    method: Dict[str, Any] = field(default_factory=dict)   # settings of an adaptation method of the registry
+                                                           # (engine.methods), read into its own dataclass
 
 
 def is_bottomup(cfg: ExperimentConfig) -> bool:

@@ -54,7 +54,7 @@ def spec_of_checkpoint(meta: dict, name: str, path: str = "checkpoint") -> Keypo
 
 def load_trained(path: str, device: torch.device, config: Optional[ExperimentConfig] = None) -> TrainedModel:
     """Model + codec + normalisation of a kit checkpoint (``config`` for foreign checkpoints)."""
-    from .trainer import build_codec_from_config, memory_format, output_channels
+    from .factories import build_codec_from_config, memory_format, output_channels
     state, meta = read_checkpoint(path, map_location="cpu")
     if config is None:
         if "config" not in meta:

@@ -27,27 +27,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from ..codecs import build_codec
 from ..keypoints import get_spec
-from ..models import build_model, load_checkpoint, save_checkpoint
+from ..models import load_checkpoint, save_checkpoint
 from . import runtime
 from . import run_folder
 from .config import AugmentConfig, ExperimentConfig, save_experiment
 from .configio import to_dict
 from .data import TopDownDataset, build_normalize, build_source, seed_worker
 from .evaluator import evaluate, heatmaps_of, primary_metric
+from .factories import build_codec_from_config, build_model_from_config, memory_format, require_backbone
 from .losses import CombinedTargetMSELoss, JointsMSELoss
 from .optim import build_optimizer, build_scheduler, warmup_factor
-
-
-def make_trainer(cfg: ExperimentConfig, out_dir: str, **kwargs) -> "Trainer":
-    """:class:`Trainer` for top-down configs, :class:`~animalpose.engine.bottomup.BottomUpTrainer` for
-    bottom-up (DEKR) ones."""
-    from .config import is_bottomup
-    if is_bottomup(cfg):
-        from .bottomup import BottomUpTrainer
-        return BottomUpTrainer(cfg, out_dir, **kwargs)
-    return Trainer(cfg, out_dir, **kwargs)
 
 
 class TrainingDiverged(RuntimeError):
@@ -79,71 +69,6 @@ def finite_model(model: torch.nn.Module) -> bool:
     """Whether every parameter and buffer of ``model`` is finite (one reduction per tensor, one sync)."""
     sums = [t.float().sum() for t in list(model.parameters()) + list(model.buffers()) if t.is_floating_point()]
     return bool(torch.isfinite(torch.stack(sums)).all()) if sums else True
-
-
-def build_model_from_config(cfg: ExperimentConfig, log: Callable[[str], None] = print) -> torch.nn.Module:
-    """The config's model; an ImageNet ``model.options.pretrained_backbone`` must exist (one-line error
-    naming it and ``--no-pretrained``) and must fill every backbone tensor (strict on the backbone); one
-    line reports what was loaded and skipped."""
-    spec = get_spec(cfg.spec)
-    backbone = require_backbone(cfg)
-    model = build_model(cfg.model.name, output_channels(cfg, spec), **cfg.model.options)
-    report = getattr(model, "pretrained_report", None)
-    if backbone and report is not None:
-        check_backbone_report(report, str(backbone))
-        log(f"pretrained backbone {backbone}: loaded {len(report['loaded'])} tensors; skipped "
-            f"{len(report['not_in_model']) + len(report['not_selected'])} of the file (classifier, unused layers), "
-            f"{len(report['missing'])} model tensors (head) keep their init")
-    if cfg.model.pretrained:
-        load_checkpoint(model, cfg.model.pretrained)
-    return model
-
-
-def output_channels(cfg: ExperimentConfig, spec) -> int:
-    """Heatmap channels the model predicts: ``K * channels_per_joint`` of the codec (3K for UDP's
-    combined target, K otherwise)."""
-    if cfg.codec.name == "dekr":
-        return spec.num_joints
-    return spec.num_joints * getattr(build_codec_from_config(cfg), "channels_per_joint", 1)
-
-
-def require_backbone(cfg: ExperimentConfig) -> Optional[str]:
-    """The config's ImageNet backbone file (``model.options.pretrained_backbone``), which must exist."""
-    backbone = cfg.model.options.get("pretrained_backbone")
-    if backbone and not os.path.isfile(str(backbone)):
-        raise FileNotFoundError(f"model.options.pretrained_backbone {backbone!r} not found: this config starts from "
-                                "an ImageNet backbone as the official run does; download it there, or pass "
-                                "--no-pretrained to train from scratch")
-    return backbone
-
-
-def check_backbone_report(report: Dict, path: str) -> None:
-    """Strict on the backbone: a backbone tensor of the model (first key token in HRNet's
-    ``PRETRAINED_LAYERS``) that the file did not fill, or a shape mismatch, is an error."""
-    from ..models.hrnet import HRNET_PRETRAINED_LAYERS
-    if report["shape_mismatch"]:
-        raise ValueError(f"{path}: {len(report['shape_mismatch'])} backbone tensors have another shape, e.g. "
-                         f"{report['shape_mismatch'][0]} (not the ImageNet checkpoint of this model?)")
-    left = [k for k in report["missing"] if k.split(".")[0] in HRNET_PRETRAINED_LAYERS
-            and not k.endswith("num_batches_tracked")]
-    if left:
-        raise ValueError(f"{path}: {len(left)} backbone tensors are not in the file, e.g. {left[0]} "
-                         "(not the ImageNet checkpoint of this model?)")
-
-
-def memory_format(cfg: ExperimentConfig) -> torch.memory_format:
-    """Layout of the conv weights and activations: NHWC when ``train.channels_last`` (faster convs on
-    oneDNN), else unchanged.  Training and :func:`~animalpose.engine.inference.load_trained` both use it."""
-    return torch.channels_last if cfg.train.channels_last else torch.preserve_format
-
-
-def build_codec_from_config(cfg: ExperimentConfig):
-    c = cfg.codec
-    if c.name == "dekr":      # bottom-up targets (not a heatmap codec of the top-down registry)
-        from ..codecs.dekr import DEKRCodec
-        return DEKRCodec(tuple(c.input_size), tuple(c.heatmap_size), sigma=c.sigma, **c.options)
-    return build_codec(c.name, input_size=tuple(c.input_size), heatmap_size=tuple(c.heatmap_size), sigma=c.sigma,
-                       **c.options)
 
 
 class Trainer:
@@ -186,7 +111,8 @@ class Trainer:
         self.val_source = build_source(cfg.val_data, aspect_ratio=aspect) if cfg.val_data is not None else None
         self.train_set = self.build_train_set()
         self.loss_fn = self.build_loss().to(self.device)
-        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        self.setup_method()                    # a method's own modules and data (before the optimiser)
+        self.optimizer = build_optimizer(self.param_groups(), cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim)
         self.net = self.model
         if self.dist.enabled:
@@ -194,10 +120,8 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.start_epoch, self.best, self.history = 0, -math.inf, []
         self.last_val: Optional[Dict] = None   # validation result of the latest validated epoch
-        if resume:
-            self.check_resumable()             # refuses a changed config before anything is rewritten
-            if not self.resumes_later:
-                self._resume()
+        if resume:                             # refuses a changed config before anything is rewritten
+            self._resume()
         if self.dist.is_main:
             os.makedirs(out_dir, exist_ok=True)
             save_experiment(cfg, os.path.join(out_dir, "config.yaml"))
@@ -206,7 +130,46 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(os.path.join(out_dir, "tb"))
 
-    # ------------------------------------------------------------------ task hooks
+    # ------------------------------------------------------------------ method hooks
+    # A method (CC-SSL, WS-CDA, PPLO, bottom-up DEKR ...) subclasses Trainer and overrides these;
+    # the loop (:meth:`train_epoch`), resume, checkpoints, logging, DDP and the finite-value checks
+    # stay here.
+    def setup_method(self) -> None:
+        """Build the method's own modules and data streams; runs after the model, data and loss exist
+        and before the optimiser is built from :meth:`param_groups`."""
+
+    def param_groups(self):
+        """What the optimiser trains: the model's parameters, or a list of groups (e.g. + a discriminator)."""
+        return self.model.parameters()
+
+    def epoch_batches(self, epoch: int):
+        """``(iterable of step inputs, steps)`` of ``epoch``; label rounds run here (model in eval mode).
+        Default: the shuffled training loader, at most ``train.max_steps_per_epoch`` steps."""
+        loader = self._train_loader(epoch)
+        steps = len(loader) if self.cfg.train.max_steps_per_epoch is None else min(
+            len(loader), self.cfg.train.max_steps_per_epoch)
+        return loader, steps
+
+    def train_modules(self):
+        """The modules switched to training mode for the epoch."""
+        return [self.net]
+
+    def training_step(self, batch, epoch: int, step: int, steps: int) -> Dict[str, torch.Tensor]:
+        """Losses of one step: ``total`` is minimised; every other entry is logged as ``train/<key>``."""
+        loss = self.batch_loss(batch)
+        return {"total": loss, "loss": loss}
+
+    def step_message(self, sums: Dict[str, float], n: int) -> str:
+        """The progress bar's message from the running loss sums over ``n`` steps."""
+        return f"loss {sums['total'] / n:.3g}"
+
+    def bar_label(self, epoch: int) -> str:
+        return f"epoch {epoch + 1}/{self.cfg.train.epochs}"
+
+    def end_epoch(self, epoch: int, means: Dict[str, float]) -> float:
+        """The epoch's loss (mean over steps and processes) from the per-key means; a method may log more."""
+        return runtime.all_reduce_mean(means.get("total", 0.0), self.dist, self.device)
+
     def build_train_set(self):
         """The training dataset (top-down crops; :class:`~animalpose.engine.bottomup.BottomUpTrainer`
         overrides it with whole images)."""
@@ -271,9 +234,6 @@ class Trainer:
             extra.update({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                           "rng": runtime.rng_state()})
         save_checkpoint(path, self.model, **extra)
-
-    #: a subclass that builds further modules first and calls :meth:`_resume` itself (WS-CDA)
-    resumes_later = False
 
     def check_resumable(self) -> dict:
         """Read ``OUT/last.pt`` for ``--resume``: it must exist, be resumable, and have been written
@@ -367,26 +327,31 @@ class Trainer:
         self._check_weights(epoch, step, bar)
 
     def train_epoch(self, epoch: int) -> float:
-        from ..commands._progress import Steps
-        self.net.train()
-        loader = self._train_loader(epoch)
-        steps = len(loader) if self.cfg.train.max_steps_per_epoch is None else min(
-            len(loader), self.cfg.train.max_steps_per_epoch)
-        bar = Steps(f"epoch {epoch + 1}/{self.cfg.train.epochs}", steps, self.quiet or not self.dist.is_main)
+        """The one training loop: :meth:`epoch_batches` -> :meth:`training_step` -> the guarded
+        optimiser step, for ``steps`` steps; returns :meth:`end_epoch`."""
+        from itertools import islice
+        from ..progress import Steps
+        batches, steps = self.epoch_batches(epoch)
+        for m in self.train_modules():
+            m.train()
+        bar = Steps(self.bar_label(epoch), steps, self.quiet or not self.dist.is_main)
         self._steps_per_epoch = steps
-        total, n = 0.0, 0
-        for step, batch in enumerate(loader):
-            if step >= steps:
-                break
-            loss = self.batch_loss(batch)
-            self.optimizer_step(loss, epoch, step, bar)
-            total += float(loss.item())
+        sums: Dict[str, float] = {}
+        n = 0
+        for step, batch in enumerate(islice(batches, steps)):
+            losses = self.training_step(batch, epoch, step, steps)
+            self.optimizer_step(losses["total"], epoch, step, bar)
+            vals = {k: float(v.item()) for k, v in losses.items()}
+            for k, v in vals.items():
+                sums[k] = sums.get(k, 0.0) + v
             n += 1
             if self.writer is not None:
-                self.writer.add_scalar("train/loss", float(loss.item()), epoch * steps + step)
-            bar.next(f"loss {total / n:.3g}")
+                for k, v in vals.items():
+                    if k != "total":
+                        self.writer.add_scalar(f"train/{k}", v, epoch * steps + step)
+            bar.next(self.step_message(sums, n))
         bar.finish()
-        return runtime.all_reduce_mean(total / max(n, 1), self.dist, self.device)
+        return self.end_epoch(epoch, {k: v / max(n, 1) for k, v in sums.items()})
 
     def validate(self, epoch: int) -> Optional[Dict]:
         if self.val_source is None:

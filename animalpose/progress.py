@@ -1,4 +1,4 @@
-"""Progress bars (``progress`` package) that fall silent in quiet mode."""
+"""Progress bars (``progress`` package) that fall silent in quiet mode; the engine, the methods and the commands use them."""
 from __future__ import annotations
 
 import sys
