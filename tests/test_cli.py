@@ -154,3 +154,15 @@ def test_demo_runs_on_tiny_preset_and_writes_report(tmp_path):
               "--set", "train_data.limit=4", "--set", "val_data.limit=4")
     assert r2.returncode == 0, r2.stderr
     assert "reusing tiny data" in r2.stdout
+
+def test_device_defaults_to_the_config():
+    """--device left out keeps the config's train.device; given, it overrides it."""
+    import argparse
+    from animalpose.commands._common import runtime_overrides
+    from animalpose.engine.config import load_experiment
+    none = argparse.Namespace(device=None, seed=None, workers=None)
+    assert runtime_overrides(none) == []
+    cfg = load_experiment("demo_synthetic", ["train.device=cpu"] + runtime_overrides(none))
+    assert cfg.train.device == "cpu"
+    given = argparse.Namespace(device="auto", seed=3, workers=0)
+    assert runtime_overrides(given) == ["train.device=auto", "train.seed=3", "train.workers=0"]

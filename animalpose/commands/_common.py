@@ -7,8 +7,9 @@ import os
 def add_runtime_options(p, out_default: str, seed: bool = True) -> None:
     """``--out``, ``--device``, ``--seed``, ``--workers``, ``--quiet``."""
     p.add_argument("--out", default=out_default, help="output folder (created)")
-    p.add_argument("--device", default="auto",
-                   help="auto (cuda when available, else cpu), cpu, cuda or cuda:N")
+    p.add_argument("--device", default=None,
+                   help="auto (cuda when available, else cpu), cpu, cuda or cuda:N (default: the config's "
+                        "train.device when training, else auto)")
     if seed:
         p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's train.seed)")
     p.add_argument("--workers", type=int, default=None,
@@ -52,8 +53,8 @@ def check_run_folder_options(args) -> None:
 
 
 def runtime_overrides(args) -> list:
-    """``--device/--seed/--workers`` as ``train.*`` config overrides."""
-    out = [f"train.device={args.device}"]
+    """``--device/--seed/--workers`` as ``train.*`` config overrides (only those given)."""
+    out = [f"train.device={args.device}"] if args.device is not None else []
     if getattr(args, "seed", None) is not None:
         out.append(f"train.seed={args.seed}")
     if args.workers is not None:

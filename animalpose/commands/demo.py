@@ -92,7 +92,7 @@ def run(args) -> int:
     source_ckpt = os.path.join(args.out, "runs", "source_only", "last.pt")
     for step, (name, config, what, switches) in enumerate(runs, start=2):
         t1 = time.time()
-        overrides = [f"train_data.root={data}", f"val_data.root={data}", f"train.device={args.device}",
+        overrides = [f"train_data.root={data}", f"val_data.root={data}", *([f"train.device={args.device}"] if args.device else []),
                      f"train.seed={seed}"]
         if name.startswith("ccssl"):
             overrides.append(f"ccssl.target_data.root={data}")

@@ -91,7 +91,7 @@ def run(args) -> int:
         file_stem(n, "--name")
     if names and len(names) != len(args.checkpoint):
         raise ValueError(f"--name given {len(names)} times for {len(args.checkpoint)} --checkpoint values")
-    device = resolve_device(args.device)
+    device = resolve_device(args.device or "auto")
     results, spec, protocol, bench = {}, None, None, None
     config = load_experiment(args.config) if args.config else None
     for k, ckpt in enumerate(args.checkpoint):

@@ -145,7 +145,7 @@ def run(args) -> int:
     for path in args.inputs:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path}: input not found")
-    device = resolve_device(args.device)
+    device = resolve_device(args.device or "auto")
     tm = load_trained(args.checkpoint, device)
     predictor = Predictor(tm, args, device)
     os.makedirs(args.out, exist_ok=True)

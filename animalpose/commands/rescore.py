@@ -99,7 +99,7 @@ def run(args) -> int:
     from ..engine.runtime import resolve_device
     from ..keypoints import get_spec
     _check(args)
-    device = resolve_device(args.device)
+    device = resolve_device(args.device or "auto")
     os.makedirs(args.out, exist_ok=True)
     if args.data_file:
         with np.load(args.data_file) as z:
