@@ -316,12 +316,7 @@ def test_dekr_resume_equals_uninterrupted(coco_root, tmp_path):
             "--set", "codec.heatmap_size=[16, 16]", "--set", "train.batch_size=3", "--set", "train.val_every=0",
             "--set", "model.options={width: 8, stem_channels: 16, offset_channels_per_joint: 4}",
             "--workers", "0", "--device", "cpu", "--quiet"]
-    full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    assert main(base + ["--set", "train.epochs=2", "--out", full]) == 0
-    assert main(base + ["--set", "train.epochs=1", "--out", part]) == 0
-    assert main(base + ["--set", "train.epochs=2", "--out", part, "--resume"]) == 0
-    a = torch.load(os.path.join(full, "last.pt"), weights_only=True)
-    b = torch.load(os.path.join(part, "last.pt"), weights_only=True)
-    for k in a["state_dict"]:
-        assert torch.equal(a["state_dict"][k], b["state_dict"][k]), k
+    from resume_helpers import assert_same_tensors, full_and_resumed
+    a, b, _, _ = full_and_resumed(lambda out, *extra: main(base + ["--out", out, *extra]), tmp_path)
+    assert_same_tensors(a["state_dict"], b["state_dict"])
     assert [h["loss"] for h in a["history"]] == [h["loss"] for h in b["history"]]

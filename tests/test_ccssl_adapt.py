@@ -106,14 +106,9 @@ def test_ccssl_resume_equals_uninterrupted(source_ckpt, tmp_path):
     base = ["adapt", "--method", "ccssl", "--source", ckpt, "--config", "demo_ccssl", *_sets(root), *SMALL,
             "--set", "ccssl.label_every=1", "--set", "train.val_every=0", "--workers", "0", "--quiet",
             "--device", "cpu"]
-    full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    assert main(base + ["--set", "train.epochs=2", "--out", full]) == 0
-    assert main(base + ["--set", "train.epochs=1", "--out", part]) == 0
-    assert main(base + ["--set", "train.epochs=2", "--out", part, "--resume"]) == 0
-    a = torch.load(os.path.join(full, "last.pt"), weights_only=True)
-    b = torch.load(os.path.join(part, "last.pt"), weights_only=True)
-    for k in a["state_dict"]:
-        assert torch.equal(a["state_dict"][k], b["state_dict"][k]), k
+    from resume_helpers import assert_same_tensors, full_and_resumed
+    a, b, full, part = full_and_resumed(lambda out, *extra: main(base + ["--out", out, *extra]), tmp_path)
+    assert_same_tensors(a["state_dict"], b["state_dict"])
     assert [h["loss"] for h in a["history"]] == [h["loss"] for h in b["history"]]
     la = np.load(os.path.join(full, "ssl_labels", "round_001.npz"))
     lb = np.load(os.path.join(part, "ssl_labels", "round_001.npz"))

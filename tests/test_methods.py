@@ -92,14 +92,9 @@ def test_a_one_file_method_trains_and_lowers_the_target_entropy(entropy, source,
 
 def test_the_one_file_method_resumes_bit_for_bit(entropy, source, tmp_path):
     root, ckpt = source
-    full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    assert _adapt(root, ckpt, full, "--set", "train.epochs=2") == 0
-    assert _adapt(root, ckpt, part, "--set", "train.epochs=1") == 0
-    assert _adapt(root, ckpt, part, "--set", "train.epochs=2", "--resume") == 0
-    a = torch.load(os.path.join(full, "last.pt"), weights_only=True)["state_dict"]
-    b = torch.load(os.path.join(part, "last.pt"), weights_only=True)["state_dict"]
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
+    from resume_helpers import assert_same_tensors, full_and_resumed
+    a, b, _, _ = full_and_resumed(lambda out, *extra: _adapt(root, ckpt, out, *extra), tmp_path)
+    assert_same_tensors(a["state_dict"], b["state_dict"])
 
 
 def test_a_bad_method_section_is_one_line(entropy, source, tmp_path, capsys):

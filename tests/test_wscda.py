@@ -289,23 +289,13 @@ def test_experiment_script_writes_the_four_methods(wscda_data, tmp_path):
     assert "wscda_pplo" in open(os.path.join(out, "report.md")).read()
 
 
-def _state(path):
-    ck = torch.load(path, weights_only=True)
-    return ck["state_dict"], ck.get("discriminator", {})
-
-
 def test_wscda_resume_equals_uninterrupted(wscda_data, tmp_path):
     """The one training loop resumes WS-CDA bit for bit: model, discriminator and logged losses."""
     base = ["adapt", "--method", "wscda", "--config", "wscda_demo", *_small(wscda_data), "--workers", "0",
             "--quiet", "--device", "cpu"]
-    full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    assert main(base + ["--set", "train.epochs=2", "--out", full]) == 0
-    assert main(base + ["--set", "train.epochs=1", "--out", part]) == 0
-    assert main(base + ["--set", "train.epochs=2", "--out", part, "--resume"]) == 0
-    (ma, da), (mb, db) = _state(os.path.join(full, "last.pt")), _state(os.path.join(part, "last.pt"))
-    assert da and ma.keys() == mb.keys() and da.keys() == db.keys()
-    for k in ma:
-        assert torch.equal(ma[k], mb[k]), k
-    for k in da:
-        assert torch.equal(da[k], db[k]), k
+    from resume_helpers import assert_same_tensors, full_and_resumed
+    a, b, full, part = full_and_resumed(lambda out, *extra: main(base + ["--out", out, *extra]), tmp_path)
+    assert a.get("discriminator")
+    assert_same_tensors(a["state_dict"], b["state_dict"])
+    assert_same_tensors(a["discriminator"], b["discriminator"])
     assert json.load(open(os.path.join(full, "losses.json"))) == json.load(open(os.path.join(part, "losses.json")))

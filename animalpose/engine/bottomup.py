@@ -279,6 +279,24 @@ def predict_image(model, image: np.ndarray, codec: DEKRCodec, normalize, spec, d
     return final.astype(np.float32), np.asarray(scores, np.float32)
 
 
+def predict_results(model, coco, image_ids, codec: DEKRCodec, normalize, spec, device, flip: bool = False,
+                    scales: Sequence[float] = (1.0,), flip_shift: int = 3,
+                    rescore_net: Optional[torch.nn.Module] = None,
+                    progress: Optional[Callable[[int], None]] = None) -> List[dict]:
+    """COCO keypoint results (:func:`evaluation.coco_results`) of :func:`predict_image` on the images
+    ``image_ids`` of a COCO / CrowdPose loader ``coco``."""
+    from datasets.sample import read_image
+    results: List[dict] = []
+    for image_id in image_ids:
+        poses, scores = predict_image(model, read_image(_image_path(coco, image_id)), codec, normalize, spec,
+                                      device, flip, scales, flip_shift, rescore_net)
+        if len(poses):
+            results.extend(coco_results([image_id] * len(poses), poses, scores))
+        if progress:
+            progress(1)
+    return results
+
+
 def evaluate_bottomup(model, source, codec: DEKRCodec, normalize, spec, device, flip: bool = False,
                       scales: Sequence[float] = (1.0,), flip_shift: int = 3,
                       rescore_net: Optional[torch.nn.Module] = None,
@@ -289,20 +307,12 @@ def evaluate_bottomup(model, source, codec: DEKRCodec, normalize, spec, device, 
     Returns ``{"protocol": "coco", "stats": {10 COCO / 9 CrowdPose stats}, "AP", "results": [...]}``;
     with no detected pose at all the stats are 0.
     """
-    from datasets.sample import read_image
     spec = get_spec(spec)
     coco, image_ids = coco_images(source)
     bench = keypoint_benchmark(coco)
     bench.check_spec(spec)
-    results = []
-    for image_id in image_ids:
-        image = read_image(_image_path(coco, image_id))
-        poses, scores = predict_image(model, image, codec, normalize, spec, device, flip, scales, flip_shift,
-                                      rescore_net)
-        if len(poses):
-            results.extend(coco_results([image_id] * len(poses), poses, scores))
-        if progress:
-            progress(1)
+    results = predict_results(model, coco, image_ids, codec, normalize, spec, device, flip, scales, flip_shift,
+                              rescore_net, progress)
     if results:
         stats = dict(bench.score(coco.ann_file, results, spec, image_ids=image_ids))
     else:

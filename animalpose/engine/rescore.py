@@ -58,10 +58,8 @@ def rescore_data(model, source, codec, normalize, spec, device, flip: bool = Tru
     Returns ``{"poses": (N, K, 3), "oks": (N,), "results": [...], "images": int}``. ``poses`` is in
     image pixels with joint scores, ``oks`` the raw targets (before ``one_to_zero``).
     """
-    from datasets.sample import read_image
-    from evaluation import coco_results
     from evaluation.rescore_data import rescore_samples
-    from .bottomup import _image_path, coco_images, predict_image
+    from .bottomup import coco_images, predict_results
     from .evaluator import keypoint_benchmark
     spec = get_spec(spec)
     coco, image_ids = coco_images(source)
@@ -69,14 +67,8 @@ def rescore_data(model, source, codec, normalize, spec, device, flip: bool = Tru
         image_ids = image_ids[:int(max_images)]
     bench = keypoint_benchmark(source)
     bench.check_spec(spec)
-    results: List[dict] = []
-    for image_id in image_ids:
-        poses, scores = predict_image(model, read_image(_image_path(coco, image_id)), codec, normalize, spec,
-                                      device, flip, scales, flip_shift, None)
-        if len(poses):
-            results.extend(coco_results([image_id] * len(poses), poses, scores))
-        if progress:
-            progress(1)
+    results = predict_results(model, coco, image_ids, codec, normalize, spec, device, flip, scales, flip_shift,
+                              None, progress)
     if not results:
         raise ValueError(f"rescore data: the model detected no pose on the {len(image_ids)} images of "
                          f"{coco.ann_file}; train the pose model first")
